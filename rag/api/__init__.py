@@ -1,0 +1,1 @@
+"""HTTP API: wire schemas, routes (HTTP only) and the app factory."""

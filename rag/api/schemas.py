@@ -1,0 +1,162 @@
+"""Wire models of the HTTP API; they translate to and from the domain models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rag.domain import (
+    Abstention,
+    DraftRequest,
+    DraftSentence,
+    Finding,
+    FindingLabel,
+    LabelSet,
+    Provenance,
+    ReportResult,
+    State,
+)
+
+MAX_TEXT = 4000
+
+
+_BRANCHES = {"enum", "str", "int", "float", "dict", "bool", "json_invalid"}
+
+
+def _field(loc: tuple[object, ...]) -> str:
+    # Drop "body" and union-branch names (e.g. "enum", "FindingLabelIn") from the path.
+    parts = [
+        str(p)
+        for p in loc
+        if p != "body"
+        and not (isinstance(p, str) and (p in _BRANCHES or p[:1].isupper() or "[" in p))
+    ]
+    return ".".join(parts) or "body"
+
+
+def describe_errors(errors: list[dict[str, object]] | object) -> list[dict[str, str]]:
+    """One entry per bad field (first message wins); the offending input is never echoed."""
+    out: dict[str, dict[str, str]] = {}
+    for e in errors:  # type: ignore[attr-defined]
+        field = _field(tuple(e.get("loc", ())))
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        out.setdefault(field, {"field": field, "message": msg, "type": str(e.get("type", ""))})
+    return list(out.values())
+
+
+def validation_message(exc: ValidationError) -> str:
+    """One line naming each bad field and what is wrong with it."""
+    return "; ".join(f"{d['field']}: {d['message']}" for d in describe_errors(exc.errors()))
+
+
+class FindingLabelIn(BaseModel):
+    """A finding's state with an optional probability in [0, 1]."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: State
+    probability: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class ReportCreate(BaseModel):
+    """POST /v1/reports body: the label set and optional free text."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "labels": {
+                        "cardiomegaly": {"state": "present", "probability": 0.91},
+                        "pleural_effusion": "absent",
+                        "pneumothorax": "absent",
+                    },
+                    "indication": "Shortness of breath.",
+                }
+            ]
+        },
+    )
+
+    labels: dict[Finding, State | FindingLabelIn] = Field(
+        min_length=1, description="Assessed findings; findings left out are not assessed."
+    )
+    indication: str | None = Field(default=None, max_length=MAX_TEXT)
+    prior_report: str | None = Field(default=None, max_length=MAX_TEXT)
+
+    def to_domain(self) -> DraftRequest:
+        """Translate to the domain request (raises ValueError on an inconsistent label set)."""
+        findings = {
+            f: FindingLabel(state=v)
+            if isinstance(v, State)
+            else FindingLabel(state=v.state, probability=v.probability)
+            for f, v in self.labels.items()
+        }
+        return DraftRequest(
+            labels=LabelSet(findings=findings),
+            indication=self.indication,
+            prior_report=self.prior_report,
+        )
+
+
+class SentencePublic(BaseModel):
+    """A report sentence as returned to clients."""
+
+    text: str
+    findings: dict[Finding, State]
+    evidence: list[str]
+    origin: str
+
+    @classmethod
+    def of(cls, s: DraftSentence) -> SentencePublic:
+        """From a domain sentence."""
+        return cls(text=s.text, findings=s.findings, evidence=list(s.evidence), origin=s.origin)
+
+
+class ReportPublic(BaseModel):
+    """The drafted report."""
+
+    findings: list[SentencePublic]
+    impression: list[SentencePublic]
+    text: str
+
+
+class VerdictPublic(BaseModel):
+    """The verifier's verdict on one drafted sentence."""
+
+    text: str
+    verdict: str
+    reasons: list[str]
+
+
+class ReportResponse(BaseModel):
+    """POST /v1/reports response."""
+
+    status: Literal["drafted", "abstained"]
+    report: ReportPublic | None
+    abstention: Abstention | None
+    verdicts: list[VerdictPublic]
+    repairs: list[dict[str, object]]
+    provenance: Provenance
+
+    @classmethod
+    def of(cls, r: ReportResult) -> ReportResponse:
+        """From a domain result."""
+        report = None
+        if r.report is not None:
+            report = ReportPublic(
+                findings=[SentencePublic.of(s) for s in r.report.findings],
+                impression=[SentencePublic.of(s) for s in r.report.impression],
+                text=r.report.text(),
+            )
+        return cls(
+            status=r.status,
+            report=report,
+            abstention=r.abstention,
+            verdicts=[
+                VerdictPublic(text=v.text, verdict=v.verdict.value, reasons=list(v.reasons))
+                for v in r.verdicts
+            ],
+            repairs=[rp.model_dump() for rp in r.repairs],
+            provenance=r.provenance,
+        )

@@ -1,0 +1,41 @@
+"""Typed domain models shared by every pipeline stage."""
+
+from rag.domain.models import (
+    Abstention,
+    AbstentionReason,
+    DraftRequest,
+    DraftSentence,
+    Evidence,
+    FindingLabel,
+    LabelSet,
+    Passage,
+    PassageKind,
+    Provenance,
+    Repair,
+    Report,
+    ReportResult,
+    SentenceVerdict,
+    Verdict,
+)
+from rag.domain.ontology import FINDING_NAMES, Finding, State
+
+__all__ = [
+    "FINDING_NAMES",
+    "Abstention",
+    "AbstentionReason",
+    "DraftRequest",
+    "DraftSentence",
+    "Evidence",
+    "Finding",
+    "FindingLabel",
+    "LabelSet",
+    "Passage",
+    "PassageKind",
+    "Provenance",
+    "Repair",
+    "Report",
+    "ReportResult",
+    "SentenceVerdict",
+    "State",
+    "Verdict",
+]

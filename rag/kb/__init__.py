@@ -1,0 +1,1 @@
+"""Knowledge base: sources -> passages -> embeddings -> FAISS index -> published version."""

@@ -1,0 +1,113 @@
+"""Spot patient-specific details: what a sentence says beyond a finding and its state.
+
+A label set says which findings are present; it says nothing about side, size, number,
+which device, or how things compare with an earlier study. A sentence that states such
+a detail must get it from the request (indication, prior report), never from a
+knowledge-base passage about another patient.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DetailKind(StrEnum):
+    """Categories of patient-specific detail."""
+
+    number = "number"
+    measurement = "measurement"
+    laterality = "laterality"
+    location = "location"
+    size = "size"
+    device = "device"
+    comparison = "comparison"
+    redacted = "redacted"
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One detail found in a text: its kind and the words that carry it."""
+
+    kind: DetailKind
+    text: str
+
+
+_PATTERNS: dict[DetailKind, re.Pattern[str]] = {
+    DetailKind.measurement: re.compile(
+        r"\b\d+(?:\.\d+)?\s*(?:cm|mm|centimeters?|millimeters?|ml|cc|%|percent)\b|\b\d+(?:\.\d+)?\s*x\s*\d",
+        re.I,
+    ),
+    DetailKind.number: re.compile(
+        r"\b\d+(?:\.\d+)?\b|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+        r"single|multiple|several|numerous|few|couple)\b",
+        re.I,
+    ),
+    DetailKind.laterality: re.compile(
+        r"\b(?:left|right|bilateral(?:ly)?|bibasilar|bibasal|biapical|unilateral|"
+        r"ipsilateral|contralateral|both)\b|\b(?:l|r)(?=\s*(?:ij|upper|lower|lung))",
+        re.I,
+    ),
+    DetailKind.location: re.compile(
+        r"\b(?:upper|middle|lower|mid)(?:[- ](?:lobes?|lungs?|zones?|lung zones?|lung fields?))?\b|"
+        r"\b(?:lobes?|lobar|lingula(?:r)?|bases?|basilar|basal|basally|apex|apices|apical|hil(?:ar|um|a)|"
+        r"perihilar|infrahilar|retrocardiac|subpleural|peripheral|paratracheal|axillary|"
+        r"fissures?|segment(?:al)?|midlung|anterior|posterior|lateral|medial|superior|inferior|"
+        r"svc|atrium|ventricle|cavoatrial|junction|tip|thoracic spine|ribs?|clavicle|"
+        r"humer(?:us|al)|vertebra[el]?|vertebral|spine)\b",
+        re.I,
+    ),
+    DetailKind.size: re.compile(
+        r"\b(?:small|large|moderate|moderately|mild|mildly|minimal|minimally|tiny|trace|massive|"
+        r"marked|markedly|severe|severely|extensive|subtle|slight|slightly|huge|minor|"
+        r"significant|substantial|diffuse|patchy|streaky|linear|calcified|"
+        r"loculated|tension|tortuous)\b",
+        re.I,
+    ),
+    DetailKind.device: re.compile(
+        r"\b(?:pacemakers?|pacer|defibrillators?|aicd|icd|picc|mediport|port-a-cath|port|"
+        r"endotracheal|enteric|nasogastric|orogastric|feeding|tracheostomy|chest tubes?|ng|og|ett|"
+        r"stents?|clips?|sternotomy|wires?|leads?|drains?|cannula|coils?|prosthe(?:sis|tic)|valve|"
+        r"catheters?|central (?:venous )?line|swan|jugular|subclavian|hardware|plates?|screws?|"
+        r"arthroplasty|fixation|kyphoplasty|vertebroplasty|cabg)\b",
+        re.I,
+    ),
+    DetailKind.comparison: re.compile(
+        r"\b(?:compar(?:ed|ison|e)|prior|previous(?:ly)?|interval|unchanged|stable|stably|again|"
+        r"redemonstrat\w*|persist(?:s|ent|ently|ing)?|new|newly|improv\w*|worsen\w*|"
+        r"increas\w*|decreas\w*|resolv\w*|resolution|since|changed?|progress\w*|"
+        r"evolving|recurren\w*|residual|remains?|remained|still|now|previously|old|"
+        r"chronic(?:ally)?|healed|remote|known|history|postoperative|post-operative|"
+        r"status post|s/p|recent|earlier|before|follow-up|followup)\b",
+        re.I,
+    ),
+    DetailKind.redacted: re.compile(r"\bX{3,}\b"),
+}
+
+
+def find_details(text: str) -> list[Detail]:
+    """All patient-specific details in a text, in a stable order."""
+    found: list[Detail] = []
+    for kind, pat in _PATTERNS.items():
+        for m in pat.finditer(text):
+            found.append(Detail(kind, m.group(0).lower()))
+    return found
+
+
+def unsupported_details(text: str, given: str, has_prior: bool) -> list[Detail]:
+    """Details in `text` that the request (`given`: indication and prior text) does not give.
+
+    A comparison word is allowed only when a prior study was given; any other detail
+    only when the same word appears in the request.
+    """
+    given_words = {w.lower() for w in re.findall(r"[A-Za-z0-9.]+", given or "")}
+    out = []
+    for d in find_details(text):
+        if d.kind is DetailKind.comparison and has_prior:
+            continue
+        words = d.text.split()
+        if words and all(w in given_words for w in words):
+            continue
+        out.append(d)
+    return out

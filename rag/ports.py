@@ -1,0 +1,51 @@
+"""Narrow ports between pipeline stages and their adapters (one required method each)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from rag.domain import DraftSentence, Evidence, Finding, LabelSet, State
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors (cosine = inner product)."""
+
+    id: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts into an (n, dim) float32 array with unit rows."""
+        ...
+
+
+class VectorIndex(Protocol):
+    """Nearest-neighbour search over stored vectors."""
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, row ids) for each query row; ids are -1 where fewer exist."""
+        ...
+
+
+class Labeler(Protocol):
+    """Reads a sentence and says which findings it asserts, in which state."""
+
+    name: str
+
+    def label(self, sentence: str) -> dict[Finding, State]:
+        """Finding states asserted by one sentence."""
+        ...
+
+
+class Generator(Protocol):
+    """Drafts findings and impression sentences constrained to a label set."""
+
+    name: str
+
+    def generate(
+        self, labels: LabelSet, evidence: dict[Finding, list[Evidence]]
+    ) -> tuple[list[DraftSentence], list[DraftSentence]]:
+        """Return (findings sentences, impression sentences)."""
+        ...

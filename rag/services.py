@@ -1,0 +1,78 @@
+"""Wire the pipeline once from settings (the one place tests swap parts)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+
+from rag.adapters.st_embedder import SentenceTransformerEmbedder
+from rag.config import Settings
+from rag.kb.store import KBError, KnowledgeBase, load_version
+from rag.labeler import RuleLabeler
+from rag.pipeline import ReportPipeline
+from rag.ports import Embedder
+from rag.stages.decide import DecisionPolicy
+from rag.stages.generate import ExtractiveGenerator
+
+
+class KBHolder:
+    """Holds the serving knowledge base; a reload swaps it atomically or not at all."""
+
+    def __init__(self, settings: Settings, embedder_id: str) -> None:
+        self._settings = settings
+        self._embedder_id = embedder_id
+        self._kb: KnowledgeBase | None = None
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+
+    def reload(self) -> KnowledgeBase:
+        """Load the published version; on failure keep serving the previous one."""
+        with self._lock:
+            try:
+                kb = load_version(self._settings.kb_root, embedder_id=self._embedder_id)
+            except KBError as exc:
+                self.last_error = str(exc)
+                raise
+            self._kb, self.last_error = kb, None
+            return kb
+
+    @property
+    def ready(self) -> bool:
+        """Whether a verified knowledge base is loaded."""
+        return self._kb is not None
+
+    def get(self) -> KnowledgeBase:
+        """The current knowledge base (raises KBError when none is loaded)."""
+        kb = self._kb
+        if kb is None:
+            raise KBError(self.last_error or "knowledge base not loaded")
+        return kb
+
+
+@dataclass
+class Services:
+    """Everything the API and CLI need, built once."""
+
+    settings: Settings
+    embedder: Embedder
+    kb: KBHolder
+    pipeline: ReportPipeline
+
+
+def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
+    """Build the default services; the KB is loaded if published (readiness says so)."""
+    emb = embedder or SentenceTransformerEmbedder(settings.embedder, settings.embed_batch_size)
+    holder = KBHolder(settings, emb.id)
+    # Without a KB the service still starts; readiness stays false and says why.
+    with contextlib.suppress(KBError):
+        holder.reload()
+    pipeline = ReportPipeline(
+        holder.get,
+        emb,
+        ExtractiveGenerator(),
+        RuleLabeler(),
+        DecisionPolicy(min_support_score=settings.min_support_score),
+        retrieval_k=settings.retrieval_k,
+    )
+    return Services(settings=settings, embedder=emb, kb=holder, pipeline=pipeline)

@@ -1,0 +1,142 @@
+"""Stage 4b, decide: keep verified sentences, repair or drop the rest, or abstain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.domain import (
+    FINDING_NAMES,
+    Abstention,
+    AbstentionReason,
+    DraftSentence,
+    Evidence,
+    Finding,
+    LabelSet,
+    Repair,
+    Report,
+    SentenceVerdict,
+    State,
+    Verdict,
+)
+from rag.ports import Labeler
+from rag.stages.generate import pick_sentence
+from rag.stages.retrieve import talking_points
+from rag.stages.verify import VerificationContext, verify_sentence
+
+
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """Thresholds of the abstention rule."""
+
+    max_failed_fraction: float = 0.5
+    min_support_score: float = 0.3
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of guarding one draft."""
+
+    report: Report | None
+    abstention: Abstention | None
+    verdicts: tuple[SentenceVerdict, ...]
+    repairs: tuple[Repair, ...]
+
+
+def _guard(
+    sentences: list[DraftSentence],
+    ctx: VerificationContext,
+    labeler: Labeler,
+    labels: LabelSet,
+    evidence: dict[Finding, list[Evidence]],
+) -> tuple[list[DraftSentence], list[SentenceVerdict], list[Repair]]:
+    kept: list[DraftSentence] = []
+    verdicts: list[SentenceVerdict] = []
+    repairs: list[Repair] = []
+    for s in sentences:
+        v = verify_sentence(s, ctx, labeler)
+        verdicts.append(v)
+        if v.verdict is Verdict.supported:
+            kept.append(s)
+            continue
+        replacement = None
+        for f in s.findings:
+            want = labels.effective_state(f)
+            if want is not None:
+                replacement = pick_sentence(f, want, labels, evidence, set(), exclude={s.text})
+            if replacement is not None:
+                break
+        if replacement is not None:
+            rv = verify_sentence(replacement, ctx, labeler)
+            if rv.verdict is Verdict.supported:
+                kept.append(
+                    replacement.model_copy(update={"section": s.section, "origin": "repair"})
+                )
+                repairs.append(
+                    Repair(
+                        original=s.text,
+                        action="replaced",
+                        replacement=replacement.text,
+                        reasons=v.reasons,
+                    )
+                )
+                continue
+        repairs.append(Repair(original=s.text, action="dropped", reasons=v.reasons))
+    return kept, verdicts, repairs
+
+
+def decide(
+    labels: LabelSet,
+    findings: list[DraftSentence],
+    impression: list[DraftSentence],
+    evidence: dict[Finding, list[Evidence]],
+    ctx: VerificationContext,
+    labeler: Labeler,
+    policy: DecisionPolicy,
+) -> Decision:
+    """Verify every sentence, repair what can be repaired, and decide: draft or abstain."""
+    body, v1, r1 = _guard(findings, ctx, labeler, labels, evidence)
+    imp, v2, r2 = _guard(impression, ctx, labeler, labels, evidence)
+    verdicts = tuple(v1 + v2)
+    repairs = tuple(r1 + r2)
+    reasons: list[AbstentionReason] = []
+    said = {f for s in body + imp for f in labeler.label(s.text)}
+    for f, st in talking_points(labels):
+        if st is State.absent:
+            continue
+        name = FINDING_NAMES[f]
+        if f not in said:
+            reasons.append(
+                AbstentionReason(
+                    code="finding_not_expressible",
+                    finding=f,
+                    message=f"no verified sentence could state {st.value} {name}",
+                    suggestion="add a knowledge-base sentence for this finding and state",
+                )
+            )
+        best = max((e.score for e in evidence.get(f, [])), default=None)
+        if st is State.present and (best is None or best < policy.min_support_score):
+            reasons.append(
+                AbstentionReason(
+                    code="weak_retrieval_support",
+                    finding=f,
+                    message=f"retrieval support for {name} is weak (best score {best})",
+                    suggestion="refresh the knowledge base with passages on this finding",
+                )
+            )
+    drafted = len(findings) + len(impression)
+    failed = sum(1 for v in verdicts if v.verdict is not Verdict.supported)
+    if drafted and failed / drafted > policy.max_failed_fraction:
+        reasons.append(
+            AbstentionReason(
+                code="too_many_failed_sentences",
+                message=f"{failed} of {drafted} drafted sentences failed verification",
+                suggestion="review the label set; the generator could not follow it",
+            )
+        )
+    if not body and not imp:
+        reasons.append(
+            AbstentionReason(code="empty_report", message="no sentence passed verification")
+        )
+    if reasons:
+        return Decision(None, Abstention(reasons=tuple(reasons)), verdicts, repairs)
+    return Decision(Report(findings=tuple(body), impression=tuple(imp)), None, verdicts, repairs)

@@ -1,0 +1,63 @@
+"""Shared fixtures: a tiny knowledge base on disk built with the deterministic fake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.kb.build import build_version
+from rag.kb.store import load_version
+from rag.labeler import RuleLabeler
+from rag.pipeline import ReportPipeline
+from rag.services import KBHolder, Services
+from rag.stages.decide import DecisionPolicy
+from rag.stages.generate import ExtractiveGenerator
+from tests.fakes import TINY_CORPUS, HashEmbedder
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def fake_embedder() -> HashEmbedder:
+    """A deterministic embedder."""
+    return HashEmbedder()
+
+
+@pytest.fixture
+def tiny_settings(tmp_path: Path) -> Settings:
+    """Settings rooted in a temporary folder."""
+    return Settings(home=tmp_path / "home", embedder="hash", min_support_score=-1.0)
+
+
+@pytest.fixture
+def tiny_kb_root(tiny_settings: Settings, fake_embedder: HashEmbedder) -> Path:
+    """A published knowledge base of TINY_CORPUS."""
+    build_version(tiny_settings.kb_root, list(TINY_CORPUS), fake_embedder, {"test": "x"})
+    return tiny_settings.kb_root
+
+
+@pytest.fixture
+def tiny_services(
+    tiny_settings: Settings, tiny_kb_root: Path, fake_embedder: HashEmbedder
+) -> Services:
+    """Services over the tiny KB with the fake embedder and the extractive generator."""
+    holder = KBHolder(tiny_settings, fake_embedder.id)
+    holder.reload()
+    pipeline = ReportPipeline(
+        holder.get,
+        fake_embedder,
+        ExtractiveGenerator(),
+        RuleLabeler(),
+        DecisionPolicy(min_support_score=-1.0),
+        retrieval_k=64,
+    )
+    return Services(settings=tiny_settings, embedder=fake_embedder, kb=holder, pipeline=pipeline)
+
+
+@pytest.fixture
+def tiny_kb(tiny_kb_root: Path, fake_embedder: HashEmbedder):
+    """The loaded tiny knowledge base."""
+    return load_version(tiny_kb_root, embedder_id=fake_embedder.id)

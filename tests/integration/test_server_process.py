@@ -1,0 +1,67 @@
+"""`radrag serve` as a real process over HTTP on loopback, as `make run` starts it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_drafts_over_http(real_settings, real_kb) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RADRAG_HOME": str(real_settings.home),
+        "RADRAG_ASSETS": str(real_settings.assets_dir),
+        "HF_HUB_OFFLINE": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+            time.sleep(0.5)
+        else:
+            pytest.fail("server did not become ready in 120 s")
+        r = httpx.post(
+            f"{base}/v1/reports",
+            timeout=30,
+            json={"labels": {"pneumothorax": "present", "pleural_effusion": "absent"}},
+        )
+        assert r.status_code == 200
+        body = r.json()
+        assert body["status"] == "drafted"
+        assert body["provenance"]["kb_version"] == real_kb.version
+        bad = httpx.post(f"{base}/v1/reports", json={"labels": {"pneumothorax": 3}}, timeout=30)
+        assert bad.status_code == 422 and "labels.pneumothorax" in bad.json()["message"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
