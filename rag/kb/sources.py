@@ -115,6 +115,12 @@ def templates(path: Path, labeler: RuleLabeler) -> Iterator[Passage]:
         )
 
 
+def _topics(labeler: RuleLabeler, *names: str) -> tuple[Finding, ...]:
+    """Findings a definition is about: those its names mention, whatever the state."""
+    found = {f for n in names for f in labeler.label(n)}
+    return tuple(f for f in Finding if f in found and f is not Finding.no_finding)
+
+
 def semantic_dict(labeler: RuleLabeler) -> Iterator[Passage]:
     """Definitions and X-ray imaging findings from radiology-semantic-dict (MIT)."""
     import radiology_semantic
@@ -125,7 +131,7 @@ def semantic_dict(labeler: RuleLabeler) -> Iterator[Passage]:
             continue
         syn = ", ".join(c.get("synonyms") or [])
         text = f"{c['name']}{f' ({syn})' if syn else ''}: {c['definition']}"
-        concerns = tuple(f for f in labeler.label(c["name"]) if f is not Finding.no_finding)
+        concerns = _topics(labeler, c["name"], *(c.get("synonyms") or []))
         yield Passage(
             id=_pid("rsd", text),
             text=text,
@@ -137,9 +143,7 @@ def semantic_dict(labeler: RuleLabeler) -> Iterator[Passage]:
         if f.get("modality") != "XR" or not f.get("description"):
             continue
         text = f"{f['name']} ({f['pathology_name']}, radiograph): {f['description']}"
-        concerns = tuple(
-            x for x in labeler.label(f["pathology_name"]) if x is not Finding.no_finding
-        )
+        concerns = _topics(labeler, f["name"], f["pathology_name"])
         yield Passage(
             id=_pid("rsd", text),
             text=text,

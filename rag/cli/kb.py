@@ -1,62 +1,21 @@
-"""The `radrag` command line: serve, build the knowledge base, draft a report."""
+"""`radrag kb ...` and `radrag splits`: knowledge-base builds, status, IU X-ray splits."""
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
+from rag.cli.common import fail
 from rag.config import get_settings
 
-app = typer.Typer(
-    help="radrag: verified, retrieval-augmented chest X-ray report drafting.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-kb_app = typer.Typer(help="Knowledge-base builds and status.", no_args_is_help=True)
-app.add_typer(kb_app, name="kb")
+app = typer.Typer(help="Knowledge-base builds and status.", no_args_is_help=True)
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one line to stderr and return the exit to raise."""
-    typer.echo(f"radrag: error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def read_json_arg(value: str, what: str) -> object:
-    """Parse a JSON string, or the JSON file it names."""
-    text = value
-    if not value.lstrip().startswith(("{", "[")):
-        path = Path(value)
-        if not path.is_file():
-            raise fail(f"{what}: {value!r} is neither JSON nor a readable file")
-        text = path.read_text()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise fail(f"{what}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
-
-
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
-) -> None:
-    """Start the HTTP API (uvicorn)."""
-    import uvicorn
-
-    from rag.api.app import create_app
-
-    s = get_settings()
-    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
-
-
-@kb_app.command("build")
+@app.command("build")
 def kb_build(
     sources: Annotated[Path | None, typer.Option(help="sources.toml to read")] = None,
     iu_limit: Annotated[int | None, typer.Option(help="use only the first N train reports")] = None,
@@ -88,7 +47,7 @@ def kb_build(
         )
 
 
-@kb_app.command("status")
+@app.command("status")
 def kb_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show the published knowledge-base manifest."""
     from rag.kb.store import KBError, load_version
@@ -105,7 +64,7 @@ def kb_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     )
 
 
-@kb_app.command("ensure")
+@app.command("ensure")
 def kb_ensure() -> None:
     """Build the default knowledge base unless a valid one is already published."""
     from rag.kb.store import KBError, load_version
@@ -117,48 +76,9 @@ def kb_ensure() -> None:
         kb_build(sources=None, iu_limit=None, as_json=False)
 
 
-@app.command()
-def draft(
-    labels: Annotated[str, typer.Option(help="label set as JSON, or a JSON file")],
-    indication: Annotated[str | None, typer.Option()] = None,
-    prior_report: Annotated[str | None, typer.Option()] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Draft a verified report for a label set (same contract as POST /v1/reports)."""
-    from rag.api.schemas import ReportCreate, ReportResponse, validation_message
-    from rag.kb.store import KBError
-    from rag.services import build_services
-
-    raw = read_json_arg(labels, "--labels")
-    if isinstance(raw, dict) and "labels" in raw:
-        raw = raw["labels"]
-    try:
-        req = ReportCreate(
-            labels=raw,
-            indication=indication,  # type: ignore[arg-type]
-            prior_report=prior_report,
-        ).to_domain()
-    except ValidationError as exc:
-        raise fail(f"--labels: {validation_message(exc)}") from None
-    svc = build_services(get_settings())
-    try:
-        result = svc.pipeline.draft(req)
-    except KBError as exc:
-        raise fail(str(exc), code=1) from None
-    resp = ReportResponse.of(result)
-    if as_json:
-        typer.echo(resp.model_dump_json(indent=2))
-    elif resp.report is not None:
-        typer.echo(resp.report.text)
-    else:
-        reasons = resp.abstention.reasons if resp.abstention else ()
-        typer.echo("ABSTAINED: " + "; ".join(r.message for r in reasons))
-    sys.exit(0 if resp.status == "drafted" else 3)
-
-
 @app.command("splits")
 def splits(check: Annotated[bool, typer.Option(help="verify instead of writing")] = True) -> None:
-    """Check (or rewrite) the committed IU X-ray train/validation/test id lists."""
+    """Check (or with --no-check rewrite) the committed IU X-ray train/validation/test lists."""
     from rag.adapters.iu_xray import SPLITS, assign_split, load_reports, read_split, write_splits
     from rag.adapters.registry_assets import iu_reports_dir
     from rag.kb.sources import SPLIT_DIR
@@ -173,7 +93,3 @@ def splits(check: Annotated[bool, typer.Option(help="verify instead of writing")
         if bad:
             raise fail(f"split {split}: {len(bad)} ids do not belong (first: {bad[0]})", 1)
     typer.echo("splits match the archive and the assignment rule")
-
-
-if __name__ == "__main__":
-    app()

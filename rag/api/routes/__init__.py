@@ -1,0 +1,1 @@
+"""One router per endpoint family; HTTP only, the pipeline does the work."""

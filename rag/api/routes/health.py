@@ -1,0 +1,36 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from rag.api.deps import ServicesDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def read_health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def read_ready(svc: ServicesDep) -> JSONResponse:
+    """Readiness: a verified knowledge base is loaded."""
+    if not svc.kb.ready:
+        return JSONResponse(
+            status_code=503,
+            content={"ready": False, "reason": svc.kb.last_error or "knowledge base not loaded"},
+        )
+    kb = svc.kb.get()
+    return JSONResponse(
+        content={
+            "ready": True,
+            "kb_version": kb.version,
+            "embedder": svc.embedder.id,
+            "generator": svc.pipeline.generator.name,
+            "passages": len(kb.passages),
+        }
+    )

@@ -1,0 +1,27 @@
+"""`radrag serve`: start the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rag.config import get_settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Start the HTTP API (uvicorn)."""
+    import uvicorn
+
+    from rag.api.app import create_app
+
+    s = get_settings()
+    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the root app."""
+    app.command()(serve)
