@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=4000, ge=1)
     # Retrieval scores below this (cosine) count as weak support for a finding.
     min_support_score: float = Field(default=0.3, ge=-1.0, le=1.0)
+    # A finding stated present/absent with |p - 0.5| * 2 below this makes the report
+    # abstain (0.3 means probabilities between 0.35 and 0.65 are "too close to call").
+    min_finding_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
 
     @field_validator("host")
     @classmethod

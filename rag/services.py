@@ -72,7 +72,10 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         emb,
         ExtractiveGenerator(),
         RuleLabeler(),
-        DecisionPolicy(min_support_score=settings.min_support_score),
+        DecisionPolicy(
+            min_support_score=settings.min_support_score,
+            min_finding_confidence=settings.min_finding_confidence,
+        ),
         retrieval_k=settings.retrieval_k,
     )
     return Services(settings=settings, embedder=emb, kb=holder, pipeline=pipeline)

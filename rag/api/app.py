@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from rag import __version__
 from rag.api import errors
-from rag.api.routes import health, reports
+from rag.api.routes import health, reports, verify
 from rag.config import Settings, get_settings
 from rag.services import Services, build_services
 
@@ -37,6 +37,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     errors.install(app)
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
-    for module in (health, reports):
+    for module in (health, reports, verify):
         app.include_router(module.router)
     return app

@@ -160,3 +160,35 @@ class ReportResponse(BaseModel):
             repairs=[rp.model_dump() for rp in r.repairs],
             provenance=r.provenance,
         )
+
+
+class VerifyCreate(BaseModel):
+    """POST /v1/verify body: free text to check against a label set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=200)
+    labels: dict[Finding, State | FindingLabelIn] = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=MAX_TEXT * 4)
+    indication: str | None = Field(default=None, max_length=MAX_TEXT)
+    prior: str | None = Field(default=None, max_length=MAX_TEXT)
+
+    def label_set(self) -> LabelSet:
+        """The domain label set (raises ValidationError when inconsistent)."""
+        return ReportCreate(labels=self.labels).to_domain().labels
+
+
+class SentenceCheck(BaseModel):
+    """One sentence's verdict."""
+
+    text: str
+    verdict: str
+    reasons: list[str]
+
+
+class VerifyResult(BaseModel):
+    """POST /v1/verify response (and one line of `radrag verify --batch` output)."""
+
+    id: str | None
+    supported: bool
+    sentences: list[SentenceCheck]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rag.cli import draft, kb, serve
+from rag.cli import draft, guard, kb, serve, verify
 
 app = typer.Typer(
     help="radrag: verified, retrieval-augmented chest X-ray report drafting.",
@@ -12,7 +12,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kb.app, name="kb")
+app.add_typer(guard.app, name="guard")
 serve.register(app)
 draft.register(app)
+verify.register(app)
 
 __all__ = ["app"]

@@ -101,7 +101,7 @@ RULES: tuple[Rule, ...] = (
     _r(
         LUNG_CLEAR,
         r"\b(?:(?:both |the )?lungs? (?:fields? )?(?:are|is|appear|remain)?\s*(?:otherwise |now |grossly |essentially )?(?:clear|well expanded and clear|normal)"
-        r"|clear lungs?|lungs?,? clear|(?:the )?lung fields are clear)\b",
+        r"|clear lungs?|lungs?,? clear|(?:the )?lung fields are clear)\b(?! of)",
         State.absent,
         fixed=True,
     ),
@@ -199,7 +199,7 @@ RULES: tuple[Rule, ...] = (
     _r(
         F.lung_lesion,
         r"\b(?:nodules?|nodular (?:opacit(?:y|ies)|densit(?:y|ies))|masse?s?|masslike|mass-like|"
-        r"lung lesions?|pulmonary lesions?|cavitary lesions?|lesions?|neoplasms?|tumou?rs?|carcinoma|"
+        r"lung lesions?|pulmonary lesions?|cavitary lesions?|neoplasms?|tumou?rs?|carcinoma|"
         r"malignancy|metasta(?:sis|ses|tic disease))\b",
     ),
     _r(
@@ -222,7 +222,8 @@ RULES: tuple[Rule, ...] = (
 PSEUDO = re.compile(
     r"\b(?:no (?:significant |interval |substantial )?(?:change|increase|decrease|progression)|"
     r"not (?:significantly )?changed|without (?:interval )?change|no further|not only|"
-    r"pericardial effusions?|gram[- ]negative|lead to|leads to|no longer)\b",
+    r"pericardial effusions?|gram[- ]negative|lead to|leads to|no longer|"
+    r"soft[- ]tissue (?:edema|swelling))\b",
     re.IGNORECASE,
 )
 
@@ -240,8 +241,11 @@ PRE_NEGATION = re.compile(
     r"resolved|rather than|rules? out|ruled out|no evidence of|no signs? of|neither)\b",
     re.IGNORECASE,
 )
+# A post-trigger may follow a coordinated list: "effusion and pneumothorax are absent".
+_COORD = r"(?:\s*(?:,|and|or|nor)\s+(?:[a-z]+\s+){0,3}?[a-z]*)?"  # masked spans are blank
 POST_NEGATION = re.compile(
-    r"^\W*(?:(?:is|are|was|were|has|have)\s+)?(?:not (?:seen|identified|visualized|present|appreciated|demonstrated|evident|noted)|"
+    r"^(?:\W*(?:(?:is|are|was|were|has|have)\s+)?|" + _COORD + r"\s+(?:are|were|have)\s+)"
+    r"(?:not (?:seen|identified|visualized|present|appreciated|demonstrated|evident|noted)|"
     r"absent|resolved|cleared|gone)\b",
     re.IGNORECASE,
 )

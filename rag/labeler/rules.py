@@ -119,6 +119,14 @@ def _trigger_in_scope(pattern: re.Pattern[str], clause: str) -> int | None:
     return None
 
 
+def _negated_before(clause: str, pos: int) -> bool:
+    """Whether a negation trigger governs position `pos` of the clause."""
+    head = clause[:pos]
+    return any(
+        _window_words(head[m.end() :]) <= lx.SCOPE_WORDS for m in lx.PRE_NEGATION.finditer(head)
+    )
+
+
 def _uncertain_before(text: str, start: int) -> bool:
     return _trigger_in_scope(lx.PRE_UNCERTAINTY, _clause_before(text, start)) is not None
 
@@ -133,6 +141,10 @@ def _context_state(text: str, start: int, end: int) -> State:
     # Whichever cue opens the phrase governs it: "no suspicious nodule" is negated,
     # "possibly no effusion" is uncertain.
     if unc is not None and (neg is None or unc <= neg):
+        # A hedge that is itself negated is a negation: "no consolidation to suggest
+        # pneumonia or infection" denies the infection too.
+        if _negated_before(clause, unc):
+            return State.absent
         return State.uncertain
     if neg is not None:
         return State.absent

@@ -19,6 +19,7 @@ from rag.domain import (
     Verdict,
 )
 from rag.ports import Labeler
+from rag.stages.confidence import low_confidence_reasons
 from rag.stages.generate import pick_sentence
 from rag.stages.retrieve import talking_points
 from rag.stages.verify import VerificationContext, verify_sentence
@@ -30,6 +31,8 @@ class DecisionPolicy:
 
     max_failed_fraction: float = 0.5
     min_support_score: float = 0.3
+    # Findings stated present/absent need |p - 0.5| * 2 >= this (0.3: p outside 0.35-0.65).
+    min_finding_confidence: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def decide(
     imp, v2, r2 = _guard(impression, ctx, labeler, labels, evidence)
     verdicts = tuple(v1 + v2)
     repairs = tuple(r1 + r2)
-    reasons: list[AbstentionReason] = []
+    reasons = low_confidence_reasons(labels, policy.min_finding_confidence)
     said = {f for s in body + imp for f in labeler.label(s.text)}
     for f, st in talking_points(labels):
         if st is State.absent:

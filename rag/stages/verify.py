@@ -20,6 +20,7 @@ from rag.domain import (
     SentenceVerdict,
     Verdict,
 )
+from rag.labeler import split_sentences
 from rag.labeler.details import unsupported_details
 from rag.ports import Labeler
 from rag.stages.retrieve import concerns
@@ -86,3 +87,20 @@ def _evidence_problems(
         elif not any(concerns(p, f) for f in asserted):
             problems.append(f"evidence_off_topic:{pid}")
     return problems
+
+
+def verify_text(
+    text: str,
+    labels: LabelSet,
+    labeler: Labeler,
+    indication: str | None = None,
+    prior_report: str | None = None,
+) -> list[SentenceVerdict]:
+    """Verify free text (e.g. a radiologist's or another model's draft), sentence by sentence.
+
+    Free text cites no passages, so only the label set and the request text can support it.
+    """
+    ctx = VerificationContext(
+        labels=labels, indication=indication, prior_report=prior_report, require_evidence=False
+    )
+    return [verify_sentence(s, ctx, labeler) for s in split_sentences(text)]

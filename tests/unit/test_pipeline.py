@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.domain import DraftRequest, DraftSentence, Finding, LabelSet, State, Verdict
+from rag.domain import (
+    DraftRequest,
+    DraftSentence,
+    Finding,
+    FindingLabel,
+    LabelSet,
+    State,
+    Verdict,
+)
 from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
 from rag.services import Services
@@ -128,3 +136,14 @@ def test_too_many_failures_abstain(tiny_services: Services) -> None:
     assert r.status == "abstained"
     codes = {x.code for x in r.abstention.reasons}
     assert "too_many_failed_sentences" in codes
+
+
+def test_probability_in_the_band_abstains(tiny_services: Services) -> None:
+    labels = LabelSet(
+        findings={Finding.cardiomegaly: FindingLabel(state=State.present, probability=0.52)}
+    )
+    r = tiny_services.pipeline.draft(DraftRequest(labels=labels))
+    assert r.status == "abstained"
+    reason = r.abstention.reasons[0]
+    assert reason.code == "finding_in_uncertainty_band" and reason.finding is Finding.cardiomegaly
+    assert "PA view" in reason.suggestion

@@ -1,0 +1,1 @@
+"""Offline evaluation: the guard's challenge set, labeler agreement, metrics."""
