@@ -17,9 +17,10 @@ from rag.domain.models import (
     SentenceVerdict,
     Verdict,
 )
-from rag.domain.ontology import FINDING_NAMES, Finding, State
+from rag.domain.ontology import COMMON_FIVE, FINDING_NAMES, Finding, State
 
 __all__ = [
+    "COMMON_FIVE",
     "FINDING_NAMES",
     "Abstention",
     "AbstentionReason",

@@ -1,0 +1,107 @@
+"""What an evaluation run drafts with: the guarded pipeline, or a baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag.adapters.iu_xray import IUReport
+from rag.domain import DraftRequest, Finding, LabelSet, State, Verdict
+from rag.pipeline import ReportPipeline
+from rag.ports import Labeler
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    """One study to draft: its id, label set, optional indication and reference text."""
+
+    id: str
+    labels: LabelSet
+    reference: str
+    indication: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a drafter returned for one case."""
+
+    status: str  # drafted | abstained
+    sentences: list[str]
+    abstention: list[str] = field(default_factory=list)
+    # Confidence used to rank cases for coverage-risk curves (None when abstained).
+    score: float | None = None
+    verdicts: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The draft as one text."""
+        return " ".join(self.sentences)
+
+
+class Drafter(Protocol):
+    """Drafts one evaluation case."""
+
+    name: str
+
+    def draft(self, case: EvalCase) -> Outcome:
+        """Draft a case."""
+        ...
+
+
+class GuardedDrafter:
+    """The service's pipeline: generate, verify, repair or abstain."""
+
+    def __init__(self, pipeline: ReportPipeline, name: str) -> None:
+        self.pipeline = pipeline
+        self.name = name
+
+    def draft(self, case: EvalCase) -> Outcome:
+        """Draft through the pipeline; score = share of sentences that passed as written."""
+        r = self.pipeline.draft(DraftRequest(labels=case.labels, indication=case.indication))
+        verdicts = [
+            {"text": v.text, "verdict": v.verdict.value, "reasons": list(v.reasons)}
+            for v in r.verdicts
+        ]
+        if r.report is None:
+            codes = [x.code for x in r.abstention.reasons] if r.abstention else []
+            return Outcome("abstained", [], codes, None, verdicts)
+        passed = sum(1 for v in r.verdicts if v.verdict is Verdict.supported)
+        score = passed / len(r.verdicts) if r.verdicts else 0.0
+        sents = [s.text for s in r.report.findings + r.report.impression]
+        return Outcome("drafted", sents, [], score, verdicts)
+
+
+class RetrievalBaseline:
+    """CXR-RePaiR-style baseline: the train report whose labels best match, verbatim.
+
+    No generation and no verification: it shows what copying a similar report costs.
+    """
+
+    name = "retrieval"
+
+    def __init__(self, train: list[IUReport], labeler: Labeler) -> None:
+        from rag.labeler import split_sentences
+
+        self._split = split_sentences
+        self._bank = [(r, labeler.label_report(r.text)) for r in train if r.text]  # type: ignore[attr-defined]
+
+    def draft(self, case: EvalCase) -> Outcome:
+        """Copy the most similar train report; the score is its label agreement."""
+        want = {f: lab.state for f, lab in case.labels.findings.items()}
+        best, best_sim = None, -1.0
+        for rep, labels in self._bank:
+            sim = _similarity(want, labels)
+            if sim > best_sim:
+                best, best_sim = rep, sim
+        assert best is not None
+        return Outcome("drafted", self._split(best.text), [], best_sim)
+
+
+def _similarity(a: dict[Finding, State], b: dict[Finding, State]) -> float:
+    """Agreement of two label dicts: matches minus mismatches over their union."""
+    keys = (set(a) | set(b)) - {Finding.no_finding}
+    if not keys:
+        return 0.0
+    score = sum(1 if a.get(f) is b.get(f) else -1 for f in keys)
+    return score / len(keys)

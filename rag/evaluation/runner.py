@@ -1,0 +1,173 @@
+"""An evaluation run: draft every case, score it, write cases.jsonl, results.json and HTML.
+
+Resumable: each case is appended to cases.jsonl as soon as it is done; a rerun with the
+same configuration hash skips the cases already there. A different configuration in the
+same folder is refused rather than mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.domain import Finding, LabelSet, State, Verdict
+from rag.evaluation import metrics as m
+from rag.evaluation.drafters import Drafter, EvalCase, Outcome
+from rag.ports import Labeler
+from rag.stages.verify import verify_text
+
+COVERAGES = (0.5, 0.7, 0.9)
+
+
+class RunConflict(RuntimeError):
+    """The output folder holds a run with another configuration."""
+
+
+def config_hash(config: dict[str, object]) -> str:
+    """A short, stable hash of a run's configuration."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _labels_json(labels: dict[Finding, State]) -> dict[str, str]:
+    return {f.value: s.value for f, s in sorted(labels.items())}
+
+
+def score_case(case: EvalCase, out: Outcome, labeler: Labeler) -> dict[str, object]:
+    """Per-case record: inputs, draft, verdicts and metrics (labeler applied to both texts)."""
+    ref = labeler.label_report(case.reference)  # type: ignore[attr-defined]
+    rec: dict[str, object] = {
+        "case_id": case.id,
+        "inputs": {"labels": case.labels.as_states(), "indication": case.indication},
+        "reference": case.reference,
+        "reference_labels": _labels_json(ref),
+        "status": out.status,
+        "draft": out.text if out.status == "drafted" else None,
+        "abstention": out.abstention,
+        "score": out.score,
+        "pipeline_verdicts": out.verdicts,
+        "meta": case.meta,
+    }
+    if out.status != "drafted":
+        return rec
+    draft = labeler.label_report(out.text)  # type: ignore[attr-defined]
+    # Every returned sentence is re-checked here the same way for every generator, so the
+    # unsupported rate of a guarded run is measured, not assumed.
+    checks = verify_text(out.text, case.labels, labeler, case.indication)
+    rec.update(
+        {
+            "draft_labels": _labels_json(draft),
+            "sentence_verdicts": [
+                {"text": v.text, "verdict": v.verdict.value, "reasons": list(v.reasons)}
+                for v in checks
+            ],
+            "metrics": {
+                "hallucinated": [f.value for f in m.hallucinated(draft, ref)],
+                "contradictions": [f.value for f in m.contradictions(draft, ref)],
+                "n_sentences": len(checks),
+                "n_unsupported": sum(v.verdict is Verdict.unsupported for v in checks),
+            },
+        }
+    )
+    return rec
+
+
+def _parse(d: dict[str, str]) -> dict[Finding, State]:
+    return {Finding(f): State(s) for f, s in d.items()}
+
+
+def aggregate(records: Sequence[dict[str, object]]) -> dict[str, object]:
+    """results.json metrics from case records."""
+    drafted = [r for r in records if r["status"] == "drafted"]
+    n, nd = len(records), len(drafted)
+    refs = [_parse(r["reference_labels"]) for r in drafted]  # type: ignore[arg-type]
+    drafts = [_parse(r["draft_labels"]) for r in drafted]  # type: ignore[arg-type]
+    sent = sum(r["metrics"]["n_sentences"] for r in drafted)  # type: ignore[index]
+    unsup = sum(r["metrics"]["n_unsupported"] for r in drafted)  # type: ignore[index]
+    loss = [
+        None if r["status"] != "drafted" else int(bool(r["metrics"]["contradictions"]))  # type: ignore[index]
+        for r in records
+    ]
+    scores = [r["score"] if r["status"] == "drafted" else None for r in records]
+    res: dict[str, object] = {
+        "n_cases": n,
+        "n_drafted": nd,
+        "n_abstained": n - nd,
+        "coverage": nd / n if n else 0.0,
+        "hallucinated_finding_rate": sum(bool(r["metrics"]["hallucinated"]) for r in drafted) / nd
+        if nd
+        else 0.0,  # type: ignore[index]
+        "contradiction_rate": sum(bool(r["metrics"]["contradictions"]) for r in drafted) / nd
+        if nd
+        else 0.0,  # type: ignore[index]
+        "unsupported_sentence_rate": unsup / sent if sent else 0.0,
+        **m.chexpert_f1(drafts, refs),
+        "bleu4": m.bleu4([r["draft"] for r in drafted], [r["reference"] for r in drafted]),  # type: ignore[misc]
+        "rouge_l": m.rouge_l([r["draft"] for r in drafted], [r["reference"] for r in drafted]),  # type: ignore[misc]
+        "selective_risk_at_coverage": {
+            str(c): m.selective_risk(scores, loss, c) for c in COVERAGES
+        },
+        "coverage_risk_curve": m.coverage_risk_curve(scores, loss),
+    }
+    abst: dict[str, int] = {}
+    for r in records:
+        for code in r["abstention"]:  # type: ignore[attr-defined]
+            abst[code] = abst.get(code, 0) + 1
+    res["abstention_reasons"] = abst
+    return res
+
+
+def run(
+    cases: Sequence[EvalCase],
+    drafter: Drafter,
+    labeler: Labeler,
+    out_dir: Path,
+    config: dict[str, object],
+    progress: bool = True,
+) -> dict[str, object]:
+    """Draft and score every case (resuming if possible) and write the outputs."""
+    from tqdm import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chash = config_hash(config)
+    stamp_path, cases_path = out_dir / "config.json", out_dir / "cases.jsonl"
+    if stamp_path.exists():
+        old = json.loads(stamp_path.read_text())
+        if old.get("config_hash") != chash:
+            raise RunConflict(
+                f"{out_dir} holds a run with config {old.get('config_hash')}, "
+                f"not {chash}; use another --out"
+            )
+    stamp_path.write_text(json.dumps({"config_hash": chash, **config}, indent=2))
+    done: dict[str, dict[str, object]] = {}
+    if cases_path.exists():
+        for line in cases_path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by an interruption is redone
+            done[rec["case_id"]] = rec
+    todo = [c for c in cases if c.id not in done]
+    with cases_path.open("a") as fh:
+        for case in tqdm(
+            todo,
+            desc=f"eval {drafter.name}",
+            disable=not progress,
+            initial=len(cases) - len(todo),
+            total=len(cases),
+        ):
+            rec = {"config_hash": chash, **score_case(case, drafter.draft(case), labeler)}
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            done[case.id] = rec
+    records = [done[c.id] for c in cases]
+    results = {"config_hash": chash, **config, **aggregate(records)}
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def label_set_from_reference(labels: dict[Finding, State]) -> LabelSet | None:
+    """The oracle label set: what the reference states, without the derived no_finding."""
+    kept = {f: s for f, s in labels.items() if f is not Finding.no_finding}
+    return LabelSet.from_states(kept) if kept else None

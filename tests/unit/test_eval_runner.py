@@ -1,0 +1,83 @@
+"""Evaluation runs: outputs, resumption, config conflicts and the release gate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.domain import LabelSet
+from rag.evaluation.drafters import EvalCase, GuardedDrafter, Outcome
+from rag.evaluation.runner import RunConflict, run
+from rag.labeler import RuleLabeler
+from rag.services import Services
+
+pytestmark = pytest.mark.unit
+
+CASES = [
+    EvalCase(
+        "c1",
+        LabelSet.from_states({"cardiomegaly": "present", "pleural_effusion": "absent"}),
+        "The heart is enlarged. No pleural effusion.",
+    ),
+    EvalCase("c2", LabelSet.from_states({"fracture": "present"}), "Left rib fracture."),
+    EvalCase("c3", LabelSet.from_states({"pneumonia": "uncertain"}), "Possible pneumonia."),
+]
+
+
+class CountingDrafter:
+    """Wraps a drafter and counts calls (to prove resumption skips done cases)."""
+
+    def __init__(self, inner: GuardedDrafter) -> None:
+        self.inner, self.name, self.calls = inner, inner.name, 0
+
+    def draft(self, case: EvalCase) -> Outcome:
+        self.calls += 1
+        return self.inner.draft(case)
+
+
+def test_run_writes_outputs_and_resumes(tiny_services: Services, tmp_path: Path) -> None:
+    drafter = CountingDrafter(GuardedDrafter(tiny_services.pipeline, "extractive"))
+    cfg = {"generator": "extractive", "kb_version": "v1"}
+    res = run(CASES, drafter, RuleLabeler(), tmp_path, cfg, progress=False)
+    assert (res["n_cases"], res["n_drafted"], res["n_abstained"]) == (3, 2, 1)
+    assert res["coverage"] == pytest.approx(2 / 3)
+    assert res["abstention_reasons"] == {
+        "finding_not_expressible": 1,
+        "weak_retrieval_support": 1,
+        "empty_report": 1,
+    }
+    assert res["hallucinated_finding_rate"] == 0.0 and res["contradiction_rate"] == 0.0
+    lines = [json.loads(x) for x in (tmp_path / "cases.jsonl").read_text().splitlines()]
+    assert [x["case_id"] for x in lines] == ["c1", "c2", "c3"]
+    assert all(x["config_hash"] == res["config_hash"] for x in lines)
+    assert lines[0]["draft"].startswith("The heart is enlarged.")
+    assert drafter.calls == 3
+    # A rerun finds everything done; a truncated last line is redone.
+    text = (tmp_path / "cases.jsonl").read_text().splitlines()
+    (tmp_path / "cases.jsonl").write_text("\n".join(text[:2]) + "\n" + text[2][:20])
+    again = run(CASES, drafter, RuleLabeler(), tmp_path, cfg, progress=False)
+    assert drafter.calls == 4 and again["n_cases"] == 3
+    with pytest.raises(RunConflict):
+        run(CASES, drafter, RuleLabeler(), tmp_path, {**cfg, "kb_version": "v2"}, progress=False)
+
+
+def _results(folder: Path, **metrics: float) -> Path:
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps(metrics))
+    return folder
+
+
+def test_compare_gate(tmp_path: Path) -> None:
+    a = _results(tmp_path / "a", contradiction_rate=0.01, chexpert_f1_micro=0.90)
+    same = _results(tmp_path / "b", contradiction_rate=0.015, chexpert_f1_micro=0.895)
+    worse = _results(tmp_path / "c", contradiction_rate=0.05, chexpert_f1_micro=0.90)
+    cmd = [sys.executable, "-m", "rag.cli", "eval", "compare"]
+    ok = subprocess.run([*cmd, str(a), str(same)], capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run([*cmd, str(a), str(worse)], capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and "contradiction_rate" in bad.stderr
+    assert "REGRESSION" in bad.stdout
