@@ -26,6 +26,7 @@ kb: venv  ## fetch the default assets and build the default knowledge base (once
 	$(BIN)/radrag kb ensure
 
 run: kb  ## start the API on 127.0.0.1:8000
+	$(BIN)/radrag keys ensure-dev
 	$(BIN)/radrag serve
 
 test: venv

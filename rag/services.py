@@ -12,6 +12,8 @@ from rag.kb.store import KBError, KnowledgeBase, load_version
 from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
 from rag.ports import Embedder
+from rag.security.audit import AuditLog
+from rag.security.keys import KeyStore
 from rag.stages.decide import DecisionPolicy
 from rag.stages.generate import ExtractiveGenerator
 
@@ -58,6 +60,8 @@ class Services:
     embedder: Embedder
     kb: KBHolder
     pipeline: ReportPipeline
+    keys: KeyStore
+    audit: AuditLog
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
@@ -78,4 +82,11 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         ),
         retrieval_k=settings.retrieval_k,
     )
-    return Services(settings=settings, embedder=emb, kb=holder, pipeline=pipeline)
+    return Services(
+        settings=settings,
+        embedder=emb,
+        kb=holder,
+        pipeline=pipeline,
+        keys=KeyStore(settings.keys_file),
+        audit=AuditLog(settings.audit_file),
+    )

@@ -11,6 +11,8 @@ from rag.kb.build import build_version
 from rag.kb.store import load_version
 from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
+from rag.security.audit import AuditLog
+from rag.security.keys import KeyStore
 from rag.services import KBHolder, Services
 from rag.stages.decide import DecisionPolicy
 from rag.stages.generate import ExtractiveGenerator
@@ -29,7 +31,9 @@ def fake_embedder() -> HashEmbedder:
 @pytest.fixture
 def tiny_settings(tmp_path: Path) -> Settings:
     """Settings rooted in a temporary folder."""
-    return Settings(home=tmp_path / "home", embedder="hash", min_support_score=-1.0)
+    return Settings(
+        home=tmp_path / "home", embedder="hash", min_support_score=-1.0, auth="disabled"
+    )
 
 
 @pytest.fixture
@@ -54,7 +58,14 @@ def tiny_services(
         DecisionPolicy(min_support_score=-1.0),
         retrieval_k=64,
     )
-    return Services(settings=tiny_settings, embedder=fake_embedder, kb=holder, pipeline=pipeline)
+    return Services(
+        settings=tiny_settings,
+        embedder=fake_embedder,
+        kb=holder,
+        pipeline=pipeline,
+        keys=KeyStore(tiny_settings.keys_file),
+        audit=AuditLog(tiny_settings.audit_file),
+    )
 
 
 @pytest.fixture

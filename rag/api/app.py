@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from rag import __version__
-from rag.api import errors
+from rag.api import deps, errors
 from rag.api.routes import health, reports, verify
 from rag.config import Settings, get_settings
 from rag.services import Services, build_services
@@ -37,6 +37,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     errors.install(app)
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
-    for module in (health, reports, verify):
-        app.include_router(module.router)
+    limiter = deps.InflightLimiter()
+    app.state.limiter = limiter
+    app.include_router(health.router)
+    for module, scope in ((reports, "draft"), (verify, "verify")):
+        app.include_router(
+            module.router, dependencies=[Depends(deps.require(scope)), Depends(limiter)]
+        )
     return app

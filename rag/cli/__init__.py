@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rag.cli import draft, eval, guard, kb, serve, verify
+from rag.cli import admin, draft, eval, guard, kb, serve, verify
 
 app = typer.Typer(
     help="radrag: verified, retrieval-augmented chest X-ray report drafting.",
@@ -14,6 +14,8 @@ app = typer.Typer(
 app.add_typer(kb.app, name="kb")
 app.add_typer(guard.app, name="guard")
 app.add_typer(eval.app, name="eval")
+app.add_typer(admin.keys_app, name="keys")
+app.add_typer(admin.audit_app, name="audit")
 serve.register(app)
 draft.register(app)
 verify.register(app)

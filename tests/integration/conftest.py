@@ -28,7 +28,7 @@ def real_embedder() -> SentenceTransformerEmbedder:
 def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings with a temporary home and the repository's shared assets cache."""
     home = tmp_path_factory.mktemp("radrag-home")
-    return Settings(home=home, assets=REPO / ".radrag" / "assets")
+    return Settings(home=home, assets=REPO / ".radrag" / "assets", auth="disabled")
 
 
 @pytest.fixture(scope="session")

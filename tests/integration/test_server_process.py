@@ -12,6 +12,8 @@ import time
 import httpx
 import pytest
 
+from rag.security.keys import KeyStore
+
 pytestmark = pytest.mark.integration
 
 
@@ -23,6 +25,8 @@ def _free_port() -> int:
 
 def test_serve_drafts_over_http(real_settings, real_kb) -> None:
     port = _free_port()
+    key = KeyStore(real_settings.keys_file).create(f"it-{port}", ["draft"])
+    auth = {"Authorization": f"Bearer {key}"}
     env = {
         **os.environ,
         "RADRAG_HOME": str(real_settings.home),
@@ -48,16 +52,20 @@ def test_serve_drafts_over_http(real_settings, real_kb) -> None:
             time.sleep(0.5)
         else:
             pytest.fail("server did not become ready in 120 s")
+        assert httpx.post(f"{base}/v1/reports", json={}, timeout=30).status_code == 401
         r = httpx.post(
             f"{base}/v1/reports",
             timeout=30,
+            headers=auth,
             json={"labels": {"pneumothorax": "present", "pleural_effusion": "absent"}},
         )
         assert r.status_code == 200
         body = r.json()
         assert body["status"] == "drafted"
         assert body["provenance"]["kb_version"] == real_kb.version
-        bad = httpx.post(f"{base}/v1/reports", json={"labels": {"pneumothorax": 3}}, timeout=30)
+        bad = httpx.post(
+            f"{base}/v1/reports", json={"labels": {"pneumothorax": 3}}, timeout=30, headers=auth
+        )
         assert bad.status_code == 422 and "labels.pneumothorax" in bad.json()["message"]
     finally:
         proc.send_signal(signal.SIGTERM)

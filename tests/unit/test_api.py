@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 
 import pytest
 from fastapi.testclient import TestClient
 
 from rag.api.app import create_app
+from rag.kb.store import KBError
+from rag.pipeline import ReportPipeline
 from rag.services import KBHolder, Services
 
 pytestmark = pytest.mark.unit
@@ -28,24 +31,15 @@ def test_health_and_ready(client: TestClient) -> None:
 
 
 def test_not_ready_without_a_knowledge_base(tiny_services: Services) -> None:
-    empty = KBHolder(
-        tiny_services.settings.model_copy(update={"home": tiny_services.settings.home / "nothing"}),
-        "hash-embedder@64",
+    empty_settings = tiny_services.settings.model_copy(
+        update={"home": tiny_services.settings.home / "nothing"}
     )
-    with contextlib.suppress(Exception):
+    empty = KBHolder(empty_settings, "hash-embedder@64")
+    with contextlib.suppress(KBError):
         empty.reload()
-    svc = Services(
-        settings=tiny_services.settings,
-        embedder=tiny_services.embedder,
-        kb=empty,
-        pipeline=tiny_services.pipeline.__class__(
-            empty.get,
-            tiny_services.embedder,
-            tiny_services.pipeline.generator,
-            tiny_services.pipeline.labeler,
-            tiny_services.pipeline.policy,
-        ),
-    )
+    p = tiny_services.pipeline
+    pipeline = ReportPipeline(empty.get, p.embedder, p.generator, p.labeler, p.policy)
+    svc = dataclasses.replace(tiny_services, kb=empty, pipeline=pipeline)
     with TestClient(create_app(services=svc)) as c:
         r = c.get("/readyz")
         assert r.status_code == 503 and "no knowledge base" in r.json()["reason"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+import time
+
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
+from rag.api.audit_records import draft_record, log
 from rag.api.deps import ServicesDep
 from rag.api.schemas import ReportCreate, ReportResponse, validation_message
 from rag.kb.store import KBError
@@ -14,18 +17,25 @@ router = APIRouter(tags=["reports"])
 
 
 @router.post("/v1/reports", response_model=ReportResponse)
-async def create_report(body: ReportCreate, svc: ServicesDep) -> ReportResponse:
+async def create_report(body: ReportCreate, svc: ServicesDep, request: Request) -> ReportResponse:
     """Draft a verified report for a label set, or abstain with reasons."""
+    t0 = time.perf_counter()
     try:
-        request = body.to_domain()
+        draft_request = body.to_domain()
     except ValidationError as exc:
         raise HTTPException(
             status_code=422, detail={"field": "labels", "message": validation_message(exc)}
         ) from None
     try:
-        result = await run_in_threadpool(svc.pipeline.draft, request)
+        result = await run_in_threadpool(svc.pipeline.draft, draft_request)
     except KBError as exc:
         raise HTTPException(
             status_code=503, detail={"message": str(exc)}, headers={"Retry-After": "30"}
         ) from None
+    ms = (time.perf_counter() - t0) * 1000
+    key_id = getattr(request.state, "key_id", "unknown")
+    entry = svc.audit.append(
+        draft_record(key_id, body.model_dump(mode="json"), draft_request.labels, result, ms)
+    )
+    log.info("draft seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms)
     return ReportResponse.of(result)

@@ -1,0 +1,1 @@
+"""API keys with scopes, and the tamper-evident audit trail."""
