@@ -68,6 +68,33 @@ def tiny_services(
     )
 
 
+def build_tiny_services(root: Path) -> Services:
+    """Tiny services in a folder (for module-scoped fixtures)."""
+    settings = Settings(
+        home=root / "home", embedder="hash", min_support_score=-1.0, auth="disabled"
+    )
+    emb = HashEmbedder()
+    build_version(settings.kb_root, list(TINY_CORPUS), emb, {"test": "x"})
+    holder = KBHolder(settings, emb.id)
+    holder.reload()
+    pipeline = ReportPipeline(
+        holder.get,
+        emb,
+        ExtractiveGenerator(),
+        RuleLabeler(),
+        DecisionPolicy(min_support_score=-1.0),
+        retrieval_k=64,
+    )
+    return Services(
+        settings=settings,
+        embedder=emb,
+        kb=holder,
+        pipeline=pipeline,
+        keys=KeyStore(settings.keys_file),
+        audit=AuditLog(settings.audit_file),
+    )
+
+
 @pytest.fixture
 def tiny_kb(tiny_kb_root: Path, fake_embedder: HashEmbedder):
     """The loaded tiny knowledge base."""
