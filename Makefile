@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv kb run test test-unit test-integration lint format bench clean
+.PHONY: venv kb run test test-unit test-integration lint format bench soak clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ format: venv
 bench: kb
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_guard.py
+
+soak: kb  ## bounded load on loopback: throughput, latency percentiles, errors, memory
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
