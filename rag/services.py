@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rag.adapters.st_embedder import SentenceTransformerEmbedder
 from rag.config import Settings
@@ -60,8 +60,13 @@ class Services:
     embedder: Embedder
     kb: KBHolder
     pipeline: ReportPipeline
-    keys: KeyStore
-    audit: AuditLog
+    keys: KeyStore = field(default=None)  # type: ignore[assignment]
+    audit: AuditLog = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        # Key store and audit trail live under the settings' home unless given.
+        self.keys = self.keys or KeyStore(self.settings.keys_file)
+        self.audit = self.audit or AuditLog(self.settings.audit_file)
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
@@ -82,11 +87,4 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
         ),
         retrieval_k=settings.retrieval_k,
     )
-    return Services(
-        settings=settings,
-        embedder=emb,
-        kb=holder,
-        pipeline=pipeline,
-        keys=KeyStore(settings.keys_file),
-        audit=AuditLog(settings.audit_file),
-    )
+    return Services(settings=settings, embedder=emb, kb=holder, pipeline=pipeline)
