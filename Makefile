@@ -12,10 +12,9 @@ export TOKENIZERS_PARALLELISM ?= false
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# torch first, pinned to the CPU build that these machines carry as a local wheel, so
-	# nothing later pulls a multi-GB CUDA build.
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -r requirements.lock
+	# Every dependency pinned with its sha256 (scripts/lock.py regenerates the lock). torch
+	# is the CPU build these machines carry as a local wheel, never a multi-GB CUDA build.
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
