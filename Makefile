@@ -38,12 +38,12 @@ test-integration: venv
 	$(BIN)/pytest -q -m integration
 
 lint: venv
-	$(BIN)/ruff check rag tests bench
-	$(BIN)/ruff format --check rag tests bench
+	$(BIN)/ruff check rag tests bench scripts
+	$(BIN)/ruff format --check rag tests bench scripts
 
 format: venv
-	$(BIN)/ruff format rag tests bench
-	$(BIN)/ruff check --fix rag tests bench
+	$(BIN)/ruff format rag tests bench scripts
+	$(BIN)/ruff check --fix rag tests bench scripts
 
 bench: kb
 	$(BIN)/python bench/bench_foundation.py

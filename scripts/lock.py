@@ -23,16 +23,22 @@ def norm(name: str) -> str:
 
 def main() -> int:
     """Freeze, download, hash, write."""
-    frozen = subprocess.run([sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
-                            capture_output=True, text=True, check=True).stdout.splitlines()
+    frozen = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     # pip itself is left to the venv; setuptools is pinned (torch needs it at run time).
     skip = ("radrag", "pip==")
     pins = [ln.replace("+cpu", "") for ln in frozen if "==" in ln and not ln.startswith(skip)]
     with tempfile.TemporaryDirectory() as tmp:
         req = Path(tmp) / "req.txt"
         req.write_text("\n".join(pins) + "\n")
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-r",
-                        str(req), "-d", tmp], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-r", str(req), "-d", tmp],
+            check=True,
+        )
         hashes: dict[str, list[str]] = {}
         for f in Path(tmp).iterdir():
             if f.name == "req.txt":
@@ -45,7 +51,8 @@ def main() -> int:
         if name not in hashes:
             print(f"no file downloaded for {pin}", file=sys.stderr)
             return 1
-        out.append(pin + "".join(f" \\\n    --hash=sha256:{h}" for h in sorted(hashes[name])) + "\n")
+        lines = [pin] + [f"    --hash=sha256:{h}" for h in sorted(hashes[name])]
+        out.append(" \\\n".join(lines) + "\n")
     (ROOT / "requirements.lock").write_text("".join(out))
     print(f"wrote {len(pins)} pinned requirements with hashes")
     return 0
