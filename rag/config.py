@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=4000, ge=1)
     # Retrieval scores below this (cosine) count as weak support for a finding.
     min_support_score: float = Field(default=0.3, ge=-1.0, le=1.0)
+    # Knowledge-base refreshes: versions kept (the published one included), the size up to
+    # which the index is exact (HNSW above), and how often the API polls CURRENT (0: never).
+    kb_retention: int = Field(default=5, ge=1)
+    kb_exact_max: int = Field(default=50_000, ge=1)
+    kb_watch_seconds: float = Field(default=5.0, ge=0.0)
 
     @field_validator("host")
     @classmethod
