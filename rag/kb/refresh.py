@@ -100,7 +100,8 @@ def _prior(root: Path, embedder: Embedder) -> tuple[list[Passage], dict[str, np.
     passages, vectors = stored
     if manifest.embedder != embedder.id:  # another model's vectors are never reused
         return passages, {}
-    return passages, {text_key(embedder.id, p.text): v for p, v in zip(passages, vectors)}
+    keyed = zip(passages, vectors, strict=True)
+    return passages, {text_key(embedder.id, p.text): v for p, v in keyed}
 
 
 def embed_passages(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from rag.adapters.index_factory import SearchIndex
 from rag.adapters.faiss_index import FaissFlatIndex
+from rag.adapters.index_factory import SearchIndex
 from rag.kb.store import KBError
 
 RECALL_MIN = 0.98  # approximate indexes: recall@10 against exact search on the probe
