@@ -178,7 +178,10 @@ def load_passages(
         elif spec.kind == "radiology_semantic_dict":
             items = semantic_dict(labeler)
         elif spec.kind in DOC_KINDS:
-            records = read_records(spec.kind, spec.path(), spec.fields)
+            try:
+                records = read_records(spec.kind, spec.path(), spec.fields)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"source {spec.name}: {exc}") from exc
             items = document_passages(spec.name, records, labeler, spec.max_chars, spec.overlap)
         else:
             raise ValueError(f"source {spec.name}: unknown kind {spec.kind!r}")
