@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ def test_short_text_is_one_chunk() -> None:
 def test_long_text_is_bounded_overlapping_chunks() -> None:
     chunks = chunk_text(LONG, max_chars=300, overlap=80)
     assert len(chunks) > 5 and all(len(c) <= 300 for c in chunks)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in pairwise(chunks):
         assert a.split(". ")[-1].rstrip(".") in b  # the last sentence is carried over
     words = set(LONG.split())
     assert set(" ".join(chunks).split()) == words  # nothing lost
@@ -83,5 +84,5 @@ def test_obo_and_doid(tmp_path: Path) -> None:
 
 
 def test_missing_location_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="source s: .*does not exist"):
+    with pytest.raises(ValueError, match=r"source s: .*does not exist"):
         load_passages([_spec("jsonl", tmp_path / "absent.jsonl")], tmp_path)
