@@ -67,7 +67,7 @@ class FaissHNSWIndex:
         rows = np.sort(rows.astype(np.int64))
         if len(rows) <= self.subset_exact_max:
             sub = faiss.IndexFlatIP(self.dim)
-            sub.add(np.stack([self._index.reconstruct(int(r)) for r in rows]))
+            sub.add(self._index.reconstruct_batch(rows))
             return _Subset(sub, rows)
         return faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(rows), efSearch=self.ef_search)
 

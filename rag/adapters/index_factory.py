@@ -23,10 +23,10 @@ def build_index(vectors: np.ndarray, exact_max: int) -> SearchIndex:
     return FaissHNSWIndex.build(vectors)
 
 
-def load_index(path: Path, kind: str) -> SearchIndex:
-    """Open an index file of a given kind (as recorded in the manifest)."""
-    try:
-        cls = KINDS[kind]
-    except KeyError:
-        raise ValueError(f"unknown index kind {kind!r} (known: {', '.join(KINDS)})") from None
-    return cls.load(path)
+def load_index(path: Path, kind: str, params: dict[str, int] | None = None) -> SearchIndex:
+    """Open an index file of the kind, with the search parameters, the manifest records."""
+    if kind == FaissHNSWIndex.kind:
+        return FaissHNSWIndex.load(path, ef_search=(params or {}).get("efSearch", 128))
+    if kind == FaissFlatIndex.kind:
+        return FaissFlatIndex.load(path)
+    raise ValueError(f"unknown index kind {kind!r} (known: {', '.join(KINDS)})")

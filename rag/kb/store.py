@@ -162,7 +162,7 @@ def load_version(
             f"but the service uses {embedder_id}; rebuild it or change RADRAG_EMBEDDER"
         )
     try:
-        index = load_index(folder / INDEX, manifest.index_kind)
+        index = load_index(folder / INDEX, manifest.index_kind, manifest.index_params)
     except (RuntimeError, ValueError) as exc:
         raise KBError(f"knowledge base {version}: cannot read its index ({exc})") from exc
     with (folder / PASSAGES).open() as fh:

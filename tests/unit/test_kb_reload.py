@@ -57,7 +57,9 @@ def test_tampered_version_is_refused_and_the_old_one_keeps_serving(
         r = c.post("/v1/kb/reload")
         assert r.status_code == 409 and "sha256" in r.json()["detail"]["message"]
         assert r.json()["detail"]["serving"] == old
-        assert c.get("/readyz").json()["kb_version"] == old  # still ready, old version
+        ready = c.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["kb_version"] == old  # old serves
+        assert "sha256" in ready.json()["last_reload_error"]
         assert c.post("/v1/reports", json=BODY).json()["provenance"]["kb_version"] == old
     with pytest.raises(KBError):
         tiny_services.kb.reload()
