@@ -35,7 +35,7 @@ def kb_refresh(
     as_json: JsonOpt = False,
 ) -> None:
     """Refresh the knowledge base: embed only new or changed chunks, validate, publish."""
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from rag.adapters.registry_assets import AssetError
     from rag.kb.refresh import refresh
@@ -49,12 +49,12 @@ def kb_refresh(
         raise fail(str(exc)) from None
     emb = make_embedder(s)
     with Progress(disable=as_json, transient=True) as bars:
-        tasks: dict[str, object] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(step: str, done: int, total: int) -> None:
             if step not in tasks:
                 tasks[step] = bars.add_task(step, total=total)
-            bars.update(tasks[step], completed=done)  # type: ignore[arg-type]
+            bars.update(tasks[step], completed=done)
 
         try:
             summary, _ = refresh(

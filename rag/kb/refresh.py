@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import __version__
-from rag.adapters.index_factory import build_index
+from rag.adapters.index_factory import SearchIndex, build_index
 from rag.domain import Passage
 from rag.kb.manifest import Manifest
 from rag.kb.store import (
@@ -180,7 +180,7 @@ def refresh(
 def _write(
     root: Path,
     passages: list[Passage],
-    index: object,
+    index: SearchIndex,
     vectors: np.ndarray,
     embedder: Embedder,
     sources: dict[str, str],
@@ -192,7 +192,7 @@ def _write(
     clear_stale_staging(root)
     staging = root / f".staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        files = write_version(staging, passages, index, vectors)  # type: ignore[arg-type]
+        files = write_version(staging, passages, index, vectors)
         now = datetime.now(UTC)
         digest = hashlib.sha256("".join(sorted(files.values())).encode()).hexdigest()[:8]
         manifest = Manifest(
@@ -200,9 +200,9 @@ def _write(
             parent=current_version(root),
             created=now.isoformat(),
             embedder=embedder.id,
-            dim=index.dim,  # type: ignore[attr-defined]
-            index_kind=index.kind,  # type: ignore[attr-defined]
-            index_params=index.params,  # type: ignore[attr-defined]
+            dim=index.dim,
+            index_kind=index.kind,
+            index_params=index.params,
             labeler=RuleLabeler.name,
             counts={
                 "passages": len(passages),
