@@ -47,6 +47,7 @@ format: venv
 
 bench: kb
 	$(BIN)/python bench/bench_foundation.py
+	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_guard.py
 
 soak: kb  ## bounded load on loopback: throughput, latency percentiles, errors, memory

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # A finding stated present/absent with |p - 0.5| * 2 below this makes the report
     # abstain (0.3 means probabilities between 0.35 and 0.65 are "too close to call").
     min_finding_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
+    # Knowledge-base refreshes: versions kept (the published one included), the size up to
+    # which the index is exact (HNSW above), and how often the API polls CURRENT (0: never).
+    kb_retention: int = Field(default=5, ge=1)
+    kb_exact_max: int = Field(default=50_000, ge=1)
+    kb_watch_seconds: float = Field(default=5.0, ge=0.0)
 
     @field_validator("host")
     @classmethod

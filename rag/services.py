@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from rag.adapters.st_embedder import SentenceTransformerEmbedder
 from rag.config import Settings
-from rag.kb.store import KBError, KnowledgeBase, load_version
+from rag.kb.store import KBError, KnowledgeBase, current_version, load_version
 from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
 from rag.ports import Embedder
@@ -27,21 +27,38 @@ class KBHolder:
         self._kb: KnowledgeBase | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = None
+        self.failed_version: str | None = None
 
     def reload(self) -> KnowledgeBase:
-        """Load the published version; on failure keep serving the previous one."""
+        """Load the published version; on failure keep serving the previous one.
+
+        The new version is loaded and verified before the swap, and the swap is a single
+        reference assignment: requests in flight keep the snapshot they took.
+        """
         with self._lock:
+            version = current_version(self._settings.kb_root)
             try:
-                kb = load_version(self._settings.kb_root, embedder_id=self._embedder_id)
+                kb = load_version(
+                    self._settings.kb_root, version=version, embedder_id=self._embedder_id
+                )
             except KBError as exc:
-                self.last_error = str(exc)
+                self.last_error, self.failed_version = str(exc), version
                 raise
-            self._kb, self.last_error = kb, None
+            self._kb, self.last_error, self.failed_version = kb, None, None
             return kb
+
+    def reload_if_changed(self) -> bool:
+        """Reload when CURRENT names a version not loaded (and not already refused)."""
+        published = current_version(self._settings.kb_root)
+        loaded = self._kb.version if self._kb else None
+        if published is None or published in (loaded, self.failed_version):
+            return False
+        self.reload()
+        return True
 
     @property
     def ready(self) -> bool:
-        """Whether a verified knowledge base is loaded."""
+        """Whether a verified knowledge base is loaded (a refused newer one does not matter)."""
         return self._kb is not None
 
     def get(self) -> KnowledgeBase:

@@ -35,6 +35,11 @@ class FaissFlatIndex:
         faiss.write_index(self._index, str(path))
 
     @property
+    def params(self) -> dict[str, int]:
+        """Build and search parameters, for the manifest (exact search has none)."""
+        return {}
+
+    @property
     def dim(self) -> int:
         """Vector dimension."""
         return int(self._index.d)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from rag import __version__
 from rag.api import deps, errors
-from rag.api.routes import health, reports, verify
+from rag.api.routes import health, kb, reports, verify
+from rag.api.watch import watch_pointer
 from rag.config import Settings, get_settings
 from rag.services import Services, build_services
 
@@ -25,7 +28,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         else:
             cfg = settings or get_settings()
             app.state.services = await run_in_threadpool(build_services, cfg)
+        svc: Services = app.state.services
+        every = svc.settings.kb_watch_seconds
+        watcher = asyncio.create_task(watch_pointer(svc.kb, every)) if every > 0 else None
         yield
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
     cfg = services.settings if services else (settings or get_settings())
     app = FastAPI(
@@ -44,4 +54,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(
             module.router, dependencies=[Depends(deps.require(scope)), Depends(limiter)]
         )
+    app.include_router(kb.router, dependencies=[Depends(deps.require("admin"))])
     return app

@@ -1,55 +1,97 @@
-"""`radrag kb ...` and `radrag splits`: knowledge-base builds, status, IU X-ray splits."""
+"""`radrag kb ...`: refresh jobs, versions (status, list, rollback) and IU X-ray splits."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rag.cli.common import fail
-from rag.config import get_settings
+from rag.config import Settings, get_settings
 
-app = typer.Typer(help="Knowledge-base builds and status.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from rag.ports import Embedder
+
+app = typer.Typer(help="Knowledge-base refreshes, versions and status.", no_args_is_help=True)
+
+SourcesOpt = Annotated[Path | None, typer.Option("--sources", help="sources.toml to read")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The embedder a refresh uses (the one place tests swap it)."""
+    from rag.adapters.st_embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.embedder, settings.embed_batch_size)
+
+
+@app.command("refresh")
+def kb_refresh(
+    sources: SourcesOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="re-embed everything")] = False,
+    iu_limit: Annotated[int | None, typer.Option(help="use only the first N train reports")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Refresh the knowledge base: embed only new or changed chunks, validate, publish."""
+    from rich.progress import Progress, TaskID
+
+    from rag.adapters.registry_assets import AssetError
+    from rag.kb.refresh import refresh
+    from rag.kb.sources import DEFAULT_SOURCES, load_passages, read_sources
+    from rag.kb.store import KBError
+
+    s = get_settings()
+    try:
+        specs = read_sources(sources or DEFAULT_SOURCES)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from None
+    emb = make_embedder(s)
+    with Progress(disable=as_json, transient=True) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bars.add_task(step, total=total)
+            bars.update(tasks[step], completed=done)
+
+        try:
+            summary, _ = refresh(
+                s.kb_root,
+                lambda: load_passages(specs, s.assets_dir, iu_limit=iu_limit),
+                emb,
+                full=full,
+                exact_max=s.kb_exact_max,
+                retention=s.kb_retention,
+                progress=progress,
+            )
+        except (AssetError, ValueError, OSError, KBError) as exc:
+            raise fail(f"refresh failed, nothing published: {exc}", code=1) from None
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+        return
+    steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items())
+    typer.echo(
+        f"published {summary.version} ({summary.index_kind}): +{summary.added} added, "
+        f"~{summary.changed} changed, -{summary.removed} removed, {summary.reused} reused, "
+        f"{summary.embedded} embedded; {steps}"
+    )
 
 
 @app.command("build")
 def kb_build(
-    sources: Annotated[Path | None, typer.Option(help="sources.toml to read")] = None,
+    sources: SourcesOpt = None,
     iu_limit: Annotated[int | None, typer.Option(help="use only the first N train reports")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Build a knowledge-base version from the declared sources and publish it."""
-    from rag.adapters.registry_assets import AssetError
-    from rag.adapters.st_embedder import SentenceTransformerEmbedder
-    from rag.kb.build import build_version
-    from rag.kb.sources import DEFAULT_SOURCES, load_passages, read_sources
-
-    s = get_settings()
-    t0 = time.perf_counter()
-    try:
-        specs = read_sources(sources or DEFAULT_SOURCES)
-        passages, digests = load_passages(specs, s.assets_dir, iu_limit=iu_limit)
-    except (AssetError, ValueError, OSError) as exc:
-        raise fail(str(exc)) from None
-    t1 = time.perf_counter()
-    emb = SentenceTransformerEmbedder(s.embedder, s.embed_batch_size)
-    manifest = build_version(s.kb_root, passages, emb, digests)
-    t2 = time.perf_counter()
-    if as_json:
-        typer.echo(manifest.model_dump_json(indent=2))
-    else:
-        typer.echo(
-            f"published {manifest.version}: {manifest.counts} "
-            f"(sources {t1 - t0:.1f}s, embed+index {t2 - t1:.1f}s)"
-        )
+    """Build from scratch and publish (the same as `refresh --full`)."""
+    kb_refresh(sources=sources, full=True, iu_limit=iu_limit, as_json=as_json)
 
 
 @app.command("status")
-def kb_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Show the published knowledge-base manifest."""
+def kb_status(as_json: JsonOpt = False) -> None:
+    """Show the published knowledge-base manifest (verified)."""
     from rag.kb.store import KBError, load_version
 
     try:
@@ -64,6 +106,46 @@ def kb_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     )
 
 
+@app.command("list")
+def kb_list(as_json: JsonOpt = False) -> None:
+    """List the versions on disk, oldest first; `*` marks the published one."""
+    from rag.kb.store import current_version, list_versions
+
+    root = get_settings().kb_root
+    current = current_version(root)
+    rows = [
+        {
+            "version": m.version,
+            "published": m.version == current,
+            "parent": m.parent,
+            "created": m.created,
+            "index": m.index_kind,
+            "passages": m.counts.get("passages", 0),
+        }
+        for m in list_versions(root)
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        mark = "*" if r["published"] else " "
+        typer.echo(f"{mark} {r['version']}  {r['created']}  {r['index']}  {r['passages']}")
+
+
+@app.command("rollback")
+def kb_rollback(version: Annotated[str, typer.Argument(help="a version from `kb list`")]) -> None:
+    """Publish an earlier version again (it is verified first)."""
+    from rag.kb.store import KBError, load_version, publish
+
+    root = get_settings().kb_root
+    try:
+        load_version(root, version)
+        publish(root, version)
+    except KBError as exc:
+        raise fail(str(exc), code=1) from None
+    typer.echo(f"published {version}")
+
+
 @app.command("ensure")
 def kb_ensure() -> None:
     """Build the default knowledge base unless a valid one is already published."""
@@ -73,7 +155,7 @@ def kb_ensure() -> None:
         kb = load_version(get_settings().kb_root)
         typer.echo(f"knowledge base {kb.version} is published and verified")
     except KBError:
-        kb_build(sources=None, iu_limit=None, as_json=False)
+        kb_refresh(sources=None, full=False, iu_limit=None, as_json=False)
 
 
 @app.command("splits")

@@ -1,20 +1,12 @@
-"""Build a knowledge-base version: passages -> embeddings -> FAISS index -> publish."""
+"""Build a knowledge-base version from scratch (a full refresh of given passages)."""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import uuid
-from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
-from rag import __version__
-from rag.adapters.faiss_index import FaissFlatIndex
 from rag.domain import Passage
 from rag.kb.manifest import Manifest
-from rag.kb.store import MANIFEST, current_version, publish, versions_dir, write_version
-from rag.labeler import RuleLabeler
+from rag.kb.refresh import refresh
 from rag.ports import Embedder
 
 
@@ -30,46 +22,20 @@ def build_version(
     sources: dict[str, str],
     *,
     publish_now: bool = True,
+    exact_max: int = 50_000,
 ) -> Manifest:
-    """Embed and index passages into a new version folder; optionally publish it.
+    """Embed, index, validate and write passages as a new version; optionally publish it.
 
     The version is written to a staging folder and renamed into place only when
     complete, so a crash never leaves a half-written version behind a valid name.
     """
-    if not passages:
-        raise ValueError("no passages to index")
-    root.mkdir(parents=True, exist_ok=True)
-    vectors = embedder.embed([embed_text(p) for p in passages])
-    index = FaissFlatIndex.build(vectors)
-    staging = root / f".staging-{uuid.uuid4().hex}"
-    try:
-        files = write_version(staging, passages, index)
-        now = datetime.now(UTC)
-        digest = hashlib.sha256("".join(sorted(files.values())).encode()).hexdigest()[:8]
-        version = f"{now:%Y%m%dT%H%M%SZ}-{digest}"
-        manifest = Manifest(
-            version=version,
-            parent=current_version(root),
-            created=now.isoformat(),
-            embedder=embedder.id,
-            dim=index.dim,
-            index_kind=index.kind,
-            labeler=RuleLabeler.name,
-            counts={
-                "passages": len(passages),
-                **{k.value: n for k, n in Counter(p.kind for p in passages).items()},
-            },
-            files=files,
-            sources=sources,
-            radrag_version=__version__,
-        )
-        (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2))
-        dest = versions_dir(root) / version
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if not dest.exists():  # same second and same files: that version already exists
-            staging.rename(dest)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    if publish_now:
-        publish(root, version)
+    _, manifest = refresh(
+        root,
+        lambda: (passages, sources),
+        embedder,
+        full=True,
+        exact_max=exact_max,
+        retention=10**6,  # plain builds never prune; refresh jobs apply the retention
+        publish_now=publish_now,
+    )
     return manifest

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Manifest(BaseModel):
@@ -21,3 +21,8 @@ class Manifest(BaseModel):
     files: dict[str, str]  # file name -> sha256
     sources: dict[str, str]  # source name -> digest of its passage ids
     radrag_version: str
+    # Added by refreshes; defaults keep manifests of earlier builds readable.
+    metric: str = "cosine: inner product over L2-normalised embeddings"
+    index_params: dict[str, int] = Field(default_factory=dict)
+    changes: dict[str, int] = Field(default_factory=dict)  # added/changed/removed/reused
+    validation: dict[str, float] = Field(default_factory=dict)

@@ -7,12 +7,13 @@ import json
 import re
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.adapters.iu_xray import load_reports, read_split
 from rag.adapters.registry_assets import iu_reports_dir
 from rag.domain import Finding, Passage, PassageKind, State
+from rag.kb.sources_docs import DOC_KINDS, document_passages, read_records
 from rag.labeler import RuleLabeler, find_details, split_sentences
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,15 @@ class SourceSpec:
     location: str
     licence: str
     split: str | None = None
+    parser: str | None = None  # free text: which reader parses it (documentation)
+    fields: dict[str, str] = field(default_factory=dict)  # jsonl: text/key/title fields
+    max_chars: int = 800  # document chunk bound
+    overlap: int = 150
+
+    def path(self) -> Path:
+        """The location as a path (relative paths are relative to the repository)."""
+        p = Path(self.location)
+        return p if p.is_absolute() else REPO_ROOT / p
 
 
 def read_sources(path: Path = DEFAULT_SOURCES) -> list[SourceSpec]:
@@ -164,12 +174,22 @@ def load_passages(
         if spec.kind == "iu_xray":
             items = iu_exemplars(assets_dir, spec.split or "train", labeler, iu_limit)
         elif spec.kind == "templates_jsonl":
-            items = templates(REPO_ROOT / spec.location, labeler)
+            items = templates(spec.path(), labeler)
         elif spec.kind == "radiology_semantic_dict":
             items = semantic_dict(labeler)
+        elif spec.kind in DOC_KINDS:
+            try:
+                records = read_records(spec.kind, spec.path(), spec.fields)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"source {spec.name}: {exc}") from exc
+            items = document_passages(spec.name, records, labeler, spec.max_chars, spec.overlap)
         else:
             raise ValueError(f"source {spec.name}: unknown kind {spec.kind!r}")
         h = hashlib.sha256()
+        try:
+            items = list(items)
+        except (OSError, KeyError, ValueError) as exc:
+            raise ValueError(f"source {spec.name}: {exc}") from exc
         for p in items:
             if p.id not in out:
                 out[p.id] = p

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from rag.adapters.faiss_index import FaissFlatIndex
+from rag.adapters.index_factory import SearchIndex, load_index
 from rag.adapters.registry_assets import sha256_file
 from rag.domain import Finding, Passage, State
 from rag.kb.manifest import Manifest
 
 PASSAGES = "passages.jsonl"
 INDEX = "index.faiss"
+EMBEDDINGS = "embeddings.npy"  # row i embeds passages.jsonl line i; refreshes reuse them
 MANIFEST = "manifest.json"
 POINTER = "CURRENT"
 
@@ -30,7 +32,7 @@ class KnowledgeBase:
 
     manifest: Manifest
     passages: list[Passage]
-    index: FaissFlatIndex
+    index: SearchIndex
     by_id: dict[str, Passage] = field(init=False)
     # Search restrictions built once per version: (finding, state) -> the sentences that
     # assert that state, (finding, None) -> the definitions about the finding.
@@ -77,14 +79,66 @@ def publish(root: Path, version: str) -> None:
     os.replace(tmp, root / POINTER)
 
 
-def write_version(folder: Path, passages: list[Passage], index: FaissFlatIndex) -> dict[str, str]:
-    """Write passages and index into a (staging) folder; return file checksums."""
+def write_version(
+    folder: Path, passages: list[Passage], index: SearchIndex, vectors: np.ndarray | None = None
+) -> dict[str, str]:
+    """Write passages, index (and embeddings) into a (staging) folder; return checksums."""
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / PASSAGES).open("w") as fh:
         for p in passages:
             fh.write(p.model_dump_json() + "\n")
     index.save(folder / INDEX)
-    return {name: sha256_file(folder / name) for name in (PASSAGES, INDEX)}
+    names = [PASSAGES, INDEX]
+    if vectors is not None:
+        np.save(folder / EMBEDDINGS, vectors)
+        names.append(EMBEDDINGS)
+    for name in names:  # durable before the folder is renamed into place
+        with (folder / name).open("rb") as fh:
+            os.fsync(fh.fileno())
+    return {name: sha256_file(folder / name) for name in names}
+
+
+def read_manifest(root: Path, version: str) -> Manifest:
+    """The manifest of one version (raises KBError when unreadable)."""
+    try:
+        return Manifest.model_validate_json((versions_dir(root) / version / MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise KBError(f"knowledge base {version}: manifest missing or unreadable") from exc
+
+
+def list_versions(root: Path) -> list[Manifest]:
+    """Manifests of all complete versions, oldest first (unreadable ones are skipped)."""
+    out = []
+    folder = versions_dir(root)
+    for d in folder.iterdir() if folder.exists() else []:
+        if (d / MANIFEST).exists():
+            try:
+                out.append(read_manifest(root, d.name))
+            except KBError:
+                continue
+    return sorted(out, key=lambda m: (m.created, m.version))
+
+
+def prune(root: Path, keep: int) -> list[str]:
+    """Delete all but the `keep` newest versions, never the published one; return removed."""
+    current = current_version(root)
+    others = [m.version for m in list_versions(root) if m.version != current]
+    doomed = others[: max(len(others) - max(keep - 1, 0), 0)]
+    for v in doomed:
+        shutil.rmtree(versions_dir(root) / v, ignore_errors=True)
+    return doomed
+
+
+def load_embeddings(root: Path, manifest: Manifest) -> tuple[list[Passage], np.ndarray] | None:
+    """Passages and stored embeddings of a version, if it kept them and they verify."""
+    folder = versions_dir(root) / manifest.version
+    digest = manifest.files.get(EMBEDDINGS)
+    if digest is None or sha256_file(folder / EMBEDDINGS) != digest:
+        return None
+    with (folder / PASSAGES).open() as fh:
+        passages = [Passage.model_validate(json.loads(line)) for line in fh if line.strip()]
+    vectors = np.load(folder / EMBEDDINGS)
+    return (passages, vectors) if len(vectors) == len(passages) else None
 
 
 def load_version(
@@ -95,10 +149,7 @@ def load_version(
     if version is None:
         raise KBError(f"no knowledge base is published under {root}; run `radrag kb build`")
     folder = versions_dir(root) / version
-    try:
-        manifest = Manifest.model_validate_json((folder / MANIFEST).read_text())
-    except FileNotFoundError as exc:
-        raise KBError(f"knowledge base {version}: manifest missing") from exc
+    manifest = read_manifest(root, version)
     for name, digest in manifest.files.items():
         path = folder / name
         if not path.exists():
@@ -110,7 +161,10 @@ def load_version(
             f"knowledge base {version} was embedded with {manifest.embedder}, "
             f"but the service uses {embedder_id}; rebuild it or change RADRAG_EMBEDDER"
         )
-    index = FaissFlatIndex.load(folder / INDEX)
+    try:
+        index = load_index(folder / INDEX, manifest.index_kind, manifest.index_params)
+    except (RuntimeError, ValueError) as exc:
+        raise KBError(f"knowledge base {version}: cannot read its index ({exc})") from exc
     with (folder / PASSAGES).open() as fh:
         passages = [Passage.model_validate(json.loads(line)) for line in fh if line.strip()]
     if len(passages) != len(index) or index.dim != manifest.dim:

@@ -20,7 +20,7 @@ def test_manifest_describes_the_version(tiny_kb_root: Path) -> None:
     assert m.version == current_version(tiny_kb_root)
     assert m.counts["passages"] == len(TINY_CORPUS) == len(kb.passages)
     assert m.index_kind == "flat-ip" and m.dim == 64 and m.embedder == "hash-embedder@64"
-    assert set(m.files) == {"passages.jsonl", "index.faiss"}
+    assert set(m.files) == {"passages.jsonl", "index.faiss", "embeddings.npy"}
 
 
 def test_every_passage_retrieves_itself_first(tiny_kb_root: Path) -> None:

@@ -32,5 +32,7 @@ def read_ready(svc: ServicesDep) -> JSONResponse:
             "embedder": svc.embedder.id,
             "generator": svc.pipeline.generator.name,
             "passages": len(kb.passages),
+            # A newer version that failed verification: the old one keeps serving.
+            "last_reload_error": svc.kb.last_error,
         }
     )
