@@ -109,3 +109,14 @@ def test_backpressure_answers_503_with_retry_after(tiny_services: Services) -> N
         app.state.limiter.inflight = 1
         assert c.post("/v1/reports", json=BODY).status_code == 200
         assert app.state.limiter.inflight == 1  # released after the request
+
+
+def test_kb_reload_needs_the_admin_scope(keyed: Services) -> None:
+    drafter = keyed.keys.create("drafter", ["draft", "verify"])
+    admin = keyed.keys.create("ops", ["admin"])
+    with TestClient(create_app(services=keyed)) as c:
+        assert c.post("/v1/kb/reload").status_code == 401
+        assert c.post("/v1/kb/reload", headers=_auth(drafter)).status_code == 403
+        r = c.post("/v1/kb/reload", headers=_auth(admin))
+        assert r.status_code == 200, r.text
+        assert r.json()["kb_version"] == keyed.kb.get().version
