@@ -47,6 +47,7 @@ format: venv
 
 bench: kb
 	$(BIN)/python bench/bench_foundation.py
+	$(BIN)/python bench/bench_encoder.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rag.adapters.st_embedder import SentenceTransformerEmbedder
 from rag.config import Settings
 from rag.kb.store import KBError, KnowledgeBase, load_version
 from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
-from rag.ports import Embedder
+from rag.ports import Embedder, ImageEncoder
 from rag.stages.decide import DecisionPolicy
 from rag.stages.generate import ExtractiveGenerator
 
@@ -58,6 +58,18 @@ class Services:
     embedder: Embedder
     kb: KBHolder
     pipeline: ReportPipeline
+    # Loaded on first image request (torch model load), so label-only use pays nothing.
+    image_encoder: ImageEncoder | None = None
+    _encoder_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def get_image_encoder(self) -> ImageEncoder:
+        """The image encoder, loaded once from settings on first use."""
+        with self._encoder_lock:
+            if self.image_encoder is None:
+                from rag.adapters.hf_image_encoder import TransformersImageEncoder
+
+                self.image_encoder = TransformersImageEncoder(self.settings.image_encoder)
+            return self.image_encoder
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:

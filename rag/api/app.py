@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from rag import __version__
 from rag.api import errors
-from rag.api.routes import health, reports
+from rag.api.routes import health, images, reports
 from rag.config import Settings, get_settings
 from rag.services import Services, build_services
 
@@ -36,7 +36,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         "or abstains and says why.",
     )
     errors.install(app)
-    app.add_middleware(errors.BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
-    for module in (health, reports):
+    upload_limit = cfg.max_images * cfg.max_image_bytes + 64 * 1024
+    app.add_middleware(
+        errors.BodyLimitMiddleware,
+        max_bytes=cfg.max_body_bytes,
+        path_limits={images.PATH: upload_limit},
+    )
+    for module in (health, reports, images):
         app.include_router(module.router)
     return app

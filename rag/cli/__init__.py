@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rag.cli import draft, kb, serve
+from rag.cli import draft, encoder, kb, serve
 
 app = typer.Typer(
     help="radrag: verified, retrieval-augmented chest X-ray report drafting.",
@@ -12,6 +12,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kb.app, name="kb")
+app.add_typer(encoder.app, name="encoder")
 serve.register(app)
 draft.register(app)
 
