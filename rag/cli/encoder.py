@@ -59,7 +59,7 @@ def train(
     info["split_sizes"] = {k: len(v) for k, v in by_split(read_records(data)).items()}
     calibrate(target, data)
     metrics = evaluate(target, data, _ood_set(get_settings().assets_dir))
-    cmd = f"radrag encoder train --data {data.name} --epochs {epochs} --seed {seed}"
+    cmd = f"radrag encoder train --data {data} --epochs {epochs} --seed {seed}"
     write_card(target, info, metrics, cmd + (f" --limit {limit}" if limit else ""))
     typer.echo(json.dumps({"train": info, "test": metrics}, indent=2))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     limit: int | None = None  # train on the first N training images (tests)
+    threads: int = 1  # the machine is shared: one thread avoids oversubscription stalls
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -42,6 +44,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
     """Train on the patient-level train split and save model + processor + label map."""
     torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed)
     split = by_split(read_records(data))
     recs = split["train"][: cfg.limit] if cfg.limit else split["train"]
@@ -63,7 +66,7 @@ def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
     started = time.perf_counter()
     model.train()
-    for _ in range(cfg.epochs):
+    for epoch in range(cfg.epochs):
         order = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), cfg.batch_size):
             idx = order[i : i + cfg.batch_size]
@@ -73,6 +76,7 @@ def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
             loss.backward()
             opt.step()
             sched.step()
+        print(f"epoch {epoch + 1}/{cfg.epochs} loss {float(loss.detach()):.4f}", file=sys.stderr)
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
