@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
+from pydicom import config as dicom_config
 from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-from rag.adapters.image_io import DEFAULT_MAX_PIXELS, ImageDecodeError, shrink, to_uint8
+from rag.adapters.image_io import (
+    DEFAULT_MAX_PIXELS,
+    MAX_SIDE,
+    ImageDecodeError,
+    shrink,
+    to_uint8,
+)
 from rag.domain import DecodedImage
+
+# pydicom's validation warnings quote element values (names, institutions): never log them.
+dicom_config.settings.reading_validation_mode = dicom_config.IGNORE
 
 # Projection radiography; CT, MR, US, NM and the rest are not chest X-rays.
 XRAY_MODALITIES = frozenset({"CR", "DX", "RG"})
@@ -70,12 +81,17 @@ def window(ds, arr: np.ndarray) -> np.ndarray:
 def decode_dicom(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Decode one DICOM radiograph to uint8 grayscale (MONOCHROME1 inverted)."""
     ds = _header(data)
-    check_header(ds, max_pixels)
+    try:
+        check_header(ds, max_pixels)
+    except ImageDecodeError:
+        raise
+    except (ValueError, TypeError):
+        raise ImageDecodeError(400, "the DICOM header has malformed image attributes") from None
     try:
         full = dcmread(io.BytesIO(data))
         arr = full.pixel_array
     except (NotImplementedError, RuntimeError) as exc:
-        syntax = getattr(full.file_meta, "TransferSyntaxUID", None)
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
         raise ImageDecodeError(
             415, f"cannot decode DICOM pixel data (transfer syntax {syntax}): {type(exc).__name__}"
         ) from None
@@ -85,6 +101,10 @@ def decode_dicom(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedIm
         ) from None
     if arr.ndim != 2:
         raise ImageDecodeError(422, f"expected one grayscale frame, got shape {arr.shape}")
+    # Subsample before the LUTs (they work in float64): a 3000 x 3000 frame would otherwise
+    # cost ~70 MB per copy, and the encoder only ever sees a few hundred pixels a side.
+    step = max(1, math.ceil(max(arr.shape) / (2 * MAX_SIDE)))
+    arr = arr[::step, ::step]
     pixels = to_uint8(window(full, arr))
     del arr
     if str(full.PhotometricInterpretation).upper() == "MONOCHROME1":

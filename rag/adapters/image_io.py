@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -67,21 +66,19 @@ def decode_raster(data: bytes, kind: str, max_pixels: int = DEFAULT_MAX_PIXELS) 
     # PIL's own guard (it raises at twice this) backs up the explicit check below.
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data), formats=[kind.upper()])
-            w, h = im.size
-            if w * h > max_pixels or w < 1 or h < 1:
-                raise ImageDecodeError(
-                    413, f"image is {w} x {h} pixels; the limit is {max_pixels} pixels"
-                )
-            if kind == "jpeg":
-                # Let libjpeg decode at reduced scale: large JPEGs never materialise whole.
-                im.draft("L", (MAX_SIDE, MAX_SIDE))
-            im.load()
+        im = Image.open(io.BytesIO(data), formats=[kind.upper()])  # reads the header only
+        w, h = im.size
+        if w * h > max_pixels or w < 1 or h < 1:
+            raise ImageDecodeError(
+                413, f"image is {w} x {h} pixels; the limit is {max_pixels} pixels"
+            )
+        if kind == "jpeg":
+            # Let libjpeg decode at reduced scale: large JPEGs never materialise whole.
+            im.draft("L", (MAX_SIDE, MAX_SIDE))
+        im.load()
     except ImageDecodeError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
         raise ImageDecodeError(413, "image dimensions exceed the pixel limit") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageDecodeError(
@@ -97,8 +94,18 @@ def decode_raster(data: bytes, kind: str, max_pixels: int = DEFAULT_MAX_PIXELS) 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Decode DICOM, PNG or JPEG bytes into a grayscale image, or raise ImageDecodeError."""
     kind = sniff(data)
-    if kind == "dicom":
-        from rag.adapters.dicom_io import decode_dicom
+    try:
+        if kind == "dicom":
+            from rag.adapters.dicom_io import decode_dicom
 
-        return decode_dicom(data, max_pixels=max_pixels)
-    return decode_raster(data, kind, max_pixels=max_pixels)
+            return decode_dicom(data, max_pixels=max_pixels)
+        return decode_raster(data, kind, max_pixels=max_pixels)
+    except ImageDecodeError:
+        raise
+    except MemoryError:
+        raise ImageDecodeError(413, "the image is too large to decode") from None
+    except Exception as exc:
+        # Decoders fail in many ways on hostile bytes; every one of them is a bad upload.
+        raise ImageDecodeError(
+            400, f"the {kind.upper()} file could not be decoded ({type(exc).__name__})"
+        ) from None

@@ -99,3 +99,39 @@ def test_truncated_png_and_jpeg_are_400() -> None:
     noisy = rng.integers(0, 255, (128, 128), dtype=np.uint8)
     assert _status(_png(noisy)[:300]) == 400
     assert _status(_jpeg(noisy)[:300]) == 400
+
+
+HEADS = {
+    "png": b"\x89PNG\r\n\x1a\n",
+    "jpeg": b"\xff\xd8\xff",
+    "dicom": b"\x00" * 128 + b"DICM",
+    "raw": b"",
+}
+
+
+def _outcome(data: bytes) -> None:
+    try:
+        decode_image(data)
+    except ImageDecodeError as exc:
+        assert 400 <= exc.status < 500
+
+
+@pytest.mark.parametrize("prefix", sorted(HEADS))
+def test_hostile_bytes_never_escape_as_other_errors(prefix: str) -> None:
+    """Valid magic followed by random bytes: an image or an ImageDecodeError, nothing else."""
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        tail = rng.integers(0, 256, int(rng.integers(0, 2048)), dtype=np.uint8).tobytes()
+        _outcome(HEADS[prefix] + tail)
+
+
+@pytest.mark.parametrize("kind", ["png", "jpeg", "dicom"])
+def test_byte_flips_in_valid_files_are_4xx_or_decode(kind: str) -> None:
+    arr = np.random.default_rng(3).integers(0, 255, (48, 48), dtype=np.uint8)
+    valid = {"png": _png(arr), "jpeg": _jpeg(arr), "dicom": make_dicom(gradient())}[kind]
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        data = bytearray(valid)
+        for pos in rng.integers(len(HEADS[kind]), len(data), 4):
+            data[int(pos)] = int(rng.integers(0, 256))
+        _outcome(bytes(data))
