@@ -24,12 +24,15 @@ def default_checkpoint() -> Path:
     return Path(DEFAULT_IMAGE_ENCODER)
 
 
-def _ood_set(assets: Path) -> list:
+def _ood_set(assets: Path) -> dict[str, list]:
     from rag.adapters.image_io import decode_image
     from rag.adapters.registry_images import pneumonia_jpegs
     from rag.encoder.ood_images import synthetic_non_chest
 
-    return [decode_image(p.read_bytes()) for p in pneumonia_jpegs(assets)] + synthetic_non_chest()
+    return {
+        "paediatric_jpegs": [decode_image(p.read_bytes()) for p in pneumonia_jpegs(assets)],
+        "synthetic_non_chest": synthetic_non_chest(),
+    }
 
 
 def _check(data: Path) -> None:

@@ -71,7 +71,9 @@ def calibrate(checkpoint: Path, data: Path) -> dict[str, object]:
     return {"findings": findings, "ood_threshold": round(threshold, 4)}
 
 
-def evaluate(checkpoint: Path, data: Path, ood_images: Sequence[DecodedImage]) -> dict[str, object]:
+def evaluate(
+    checkpoint: Path, data: Path, ood_sets: dict[str, Sequence[DecodedImage]]
+) -> dict[str, object]:
     """auroc per finding and macro, ECE, OOD AUROC on the held-out test patients."""
     enc = TransformersImageEncoder(checkpoint)
     images, nih, _ = decoded(data, "test")
@@ -88,6 +90,7 @@ def evaluate(checkpoint: Path, data: Path, ood_images: Sequence[DecodedImage]) -
         "auroc": {k: None if v is None else round(v, 4) for k, v in per.items()},
         "positives": {f.value: int(y[:, j].sum()) for j, f in enumerate(enc.findings)},
         "ece": round(ece(probs.ravel(), y.ravel()), 4),
+        "ece_before_calibration": round(ece((1 / (1 + np.exp(-logits))).ravel(), y.ravel()), 4),
         "not_assessed": [f.value for f in Finding if f not in enc.findings],
     }
     bands = [
@@ -97,14 +100,24 @@ def evaluate(checkpoint: Path, data: Path, ood_images: Sequence[DecodedImage]) -
     result["uncertain_fraction"] = round(
         float(np.mean([b == "uncertain" for r in bands for b in r])), 4
     )
+    ood_images = [im for group in ood_sets.values() for im in group]
     if in_d is not None and ood_images:
-        _, o_feats = _raw(enc, ood_images)
-        out_d = enc.ood_scores(o_feats)
-        assert out_d is not None
-        labels = np.r_[np.zeros(len(in_d)), np.ones(len(out_d))]
-        result["ood_auroc"] = round(auroc(np.r_[in_d, out_d], labels) or 0.0, 4)
-        result["ood_images"] = len(ood_images)
         thr = enc.ood_threshold or 0.0
         result["ood_flagged_in_distribution"] = round(float(np.mean(in_d > thr)), 4)
-        result["ood_flagged_out_of_distribution"] = round(float(np.mean(out_d > thr)), 4)
+        dists: dict[str, np.ndarray] = {}
+        for name, group in ood_sets.items():
+            d = enc.ood_scores(_raw(enc, group)[1])
+            assert d is not None
+            dists[name] = d
+        out_d = np.concatenate(list(dists.values()))
+        labels = np.r_[np.zeros(len(in_d)), np.ones(len(out_d))]
+        result["ood_auroc"] = round(auroc(np.r_[in_d, out_d], labels) or 0.0, 4)
+        result["ood_images"] = {k: len(v) for k, v in ood_sets.items()}
+        result["ood_auroc_by_source"] = {
+            k: round(auroc(np.r_[in_d, d], np.r_[np.zeros(len(in_d)), np.ones(len(d))]) or 0.0, 4)
+            for k, d in dists.items()
+        }
+        result["ood_flagged_by_source"] = {
+            k: round(float(np.mean(d > thr)), 4) for k, d in dists.items()
+        }
     return result
