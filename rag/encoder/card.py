@@ -50,14 +50,27 @@ Training: {json.dumps(train_info)}
 {rows}
 
 - AUROC macro: {metrics.get("auroc_macro")}
-- ECE (all findings pooled, 10 bins): {metrics.get("ece")}
+- ECE (all findings pooled, 10 bins): {metrics.get("ece")} (before temperature
+  scaling: {metrics.get("ece_before_calibration")})
 - Fraction of (image, finding) pairs in the uncertain band: {metrics.get("uncertain_fraction")}
-- OOD AUROC (test images vs {metrics.get("ood_images")} images: the 16 paediatric JPEGs of
-  `pneumonia-model-package==0.3.0` and synthetic non-chest images): {metrics.get("ood_auroc")}
-- Flagged OOD at the threshold: in-distribution test {metrics.get("ood_flagged_in_distribution")},
-  out-of-distribution {metrics.get("ood_flagged_out_of_distribution")}
+- OOD AUROC, test images vs the 16 paediatric chest X-ray JPEGs of
+  `pneumonia-model-package==0.3.0` and 24 synthetic non-chest images
+  ({metrics.get("ood_images")}): {metrics.get("ood_auroc")}; by source:
+  {metrics.get("ood_auroc_by_source")}
+- Flagged OOD at the threshold: in-distribution test images
+  {metrics.get("ood_flagged_in_distribution")}; by source: {metrics.get("ood_flagged_by_source")}
 
 Small test counts make these figures noisy (see the positives column).
+
+## Limitations
+- 64 px images and ~600 training images: AUROCs are modest, and most (image, finding)
+  pairs fall in the uncertain band, which reports state as uncertain.
+- Temperatures are fitted on the validation patients only; a temperature at the grid's
+  upper edge (10) means that finding's logit carried little validated signal.
+- OOD: synthetic non-chest images are caught reliably, chest X-rays from another source
+  (paediatric JPEGs) only partly. Lateral views are refused from the DICOM header's
+  ViewPosition, not from pixels: NIH has no laterals to calibrate a pixel detector on.
+- Adults, frontal PA/AP views only (NIH ChestX-ray14).
 
 ## Reproduce
 ```
