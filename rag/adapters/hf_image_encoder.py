@@ -6,14 +6,16 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
-from transformers import AutoImageProcessor, AutoModelForImageClassification
 
 from rag.domain import Band, DecodedImage, Finding, ImageScores
 from rag.encoder.calibration import mahalanobis, sigmoid
+
+if TYPE_CHECKING:
+    import torch
 
 LABEL_MAP = "label_map.json"
 CALIBRATION = "calibration.json"
@@ -49,6 +51,9 @@ class TransformersImageEncoder:
     """
 
     def __init__(self, source: str | Path, label_map: dict[str, str] | None = None) -> None:
+        # torch/transformers load here, not at import: the API starts without them.
+        from transformers import AutoImageProcessor, AutoModelForImageClassification
+
         self.source = str(source)
         root = Path(source) if Path(source).is_dir() else None
         try:
@@ -92,6 +97,8 @@ class TransformersImageEncoder:
 
     def raw(self, images: Sequence[DecodedImage]) -> tuple[np.ndarray, np.ndarray]:
         """Per-finding logits (n, findings) before calibration, and pooled features (n, d)."""
+        import torch
+
         with self._lock, torch.inference_mode():
             out = self.model(self._inputs(images), output_hidden_states=True)
         logits = out.logits.float()
