@@ -49,6 +49,7 @@ bench: kb
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_guard.py
+	$(BIN)/python bench/bench_encoder.py
 
 soak: kb  ## bounded load on loopback: throughput, latency percentiles, errors, memory
 	$(BIN)/python bench/soak.py

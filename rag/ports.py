@@ -7,7 +7,15 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.domain import DraftSentence, Evidence, Finding, LabelSet, State
+from rag.domain import (
+    DecodedImage,
+    DraftSentence,
+    Evidence,
+    Finding,
+    ImageScores,
+    LabelSet,
+    State,
+)
 
 
 class Embedder(Protocol):
@@ -48,4 +56,14 @@ class Generator(Protocol):
         self, labels: LabelSet, evidence: dict[Finding, list[Evidence]]
     ) -> tuple[list[DraftSentence], list[DraftSentence]]:
         """Return (findings sentences, impression sentences)."""
+        ...
+
+
+class ImageEncoder(Protocol):
+    """Reads one chest X-ray and gives a calibrated probability per finding it can assess."""
+
+    id: str
+
+    def encode(self, image: DecodedImage) -> ImageScores:
+        """Calibrated per-finding probabilities and an out-of-distribution score."""
         ...

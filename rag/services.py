@@ -11,7 +11,7 @@ from rag.config import Settings
 from rag.kb.store import KBError, KnowledgeBase, current_version, load_version
 from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
-from rag.ports import Embedder
+from rag.ports import Embedder, ImageEncoder
 from rag.security.audit import AuditLog
 from rag.security.keys import KeyStore
 from rag.stages.decide import DecisionPolicy
@@ -77,6 +77,9 @@ class Services:
     embedder: Embedder
     kb: KBHolder
     pipeline: ReportPipeline
+    # Loaded on first image request (torch model load), so label-only use pays nothing.
+    image_encoder: ImageEncoder | None = None
+    _encoder_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     keys: KeyStore = field(default=None)  # type: ignore[assignment]
     audit: AuditLog = field(default=None)  # type: ignore[assignment]
 
@@ -84,6 +87,15 @@ class Services:
         # Key store and audit trail live under the settings' home unless given.
         self.keys = self.keys or KeyStore(self.settings.keys_file)
         self.audit = self.audit or AuditLog(self.settings.audit_file)
+
+    def get_image_encoder(self) -> ImageEncoder:
+        """The image encoder, loaded once from settings on first use."""
+        with self._encoder_lock:
+            if self.image_encoder is None:
+                from rag.adapters.hf_image_encoder import TransformersImageEncoder
+
+                self.image_encoder = TransformersImageEncoder(self.settings.image_encoder)
+            return self.image_encoder
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:

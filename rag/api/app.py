@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from rag import __version__
 from rag.api import deps, errors
-from rag.api.routes import health, kb, reports, verify
+from rag.api.routes import health, images, kb, reports, verify
 from rag.api.watch import watch_pointer
 from rag.config import Settings, get_settings
 from rag.services import Services, build_services
@@ -46,11 +46,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         "or abstains and says why.",
     )
     errors.install(app)
-    app.add_middleware(errors.BodyLimitMiddleware, max_bytes=cfg.max_body_bytes)
+    upload_limit = cfg.max_images * cfg.max_image_bytes + 64 * 1024
+    app.add_middleware(
+        errors.BodyLimitMiddleware,
+        max_bytes=cfg.max_body_bytes,
+        path_limits={images.PATH: upload_limit},
+    )
     limiter = deps.InflightLimiter()
     app.state.limiter = limiter
     app.include_router(health.router)
-    for module, scope in ((reports, "draft"), (verify, "verify")):
+    for module, scope in ((reports, "draft"), (images, "draft"), (verify, "verify")):
         app.include_router(
             module.router, dependencies=[Depends(deps.require(scope)), Depends(limiter)]
         )

@@ -36,17 +36,22 @@ def install(app: FastAPI) -> None:
 class BodyLimitMiddleware:
     """Refuse bodies over a byte limit with 413 before they are parsed or buffered whole."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Upload routes (images) need a larger limit than JSON routes.
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
             return
         seen = 0
         too_big = False
@@ -56,7 +61,7 @@ class BodyLimitMiddleware:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     too_big = True
                     return {"type": "http.disconnect"}
             return msg
@@ -72,10 +77,10 @@ class BodyLimitMiddleware:
 
         await self.app(scope, limited, guarded_send)
         if too_big and not started:
-            await self._reject(send)
+            await self._reject(send, limit)
 
-    async def _reject(self, send: Send) -> None:
-        body = b'{"message":"request body exceeds the limit of %d bytes"}' % self.max_bytes
+    async def _reject(self, send: Send, limit: int) -> None:
+        body = b'{"message":"request body exceeds the limit of %d bytes"}' % limit
         await send(
             {
                 "type": "http.response.start",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rag.cli import admin, draft, eval, guard, kb, serve, verify
+from rag.cli import admin, draft, encoder, eval, guard, kb, serve, verify
 
 app = typer.Typer(
     help="radrag: verified, retrieval-augmented chest X-ray report drafting.",
@@ -16,6 +16,7 @@ app.add_typer(guard.app, name="guard")
 app.add_typer(eval.app, name="eval")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.audit_app, name="audit")
+app.add_typer(encoder.app, name="encoder")
 serve.register(app)
 draft.register(app)
 verify.register(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,10 @@ from rag.config import get_settings
 
 
 def draft(
-    labels: Annotated[str, typer.Option(help="label set as JSON, or a JSON file")],
+    labels: Annotated[str | None, typer.Option(help="label set as JSON, or a JSON file")] = None,
+    image: Annotated[
+        list[Path] | None, typer.Option(help="DICOM/PNG/JPEG of one study (repeatable)")
+    ] = None,
     indication: Annotated[str | None, typer.Option()] = None,
     prior_report: Annotated[str | None, typer.Option()] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -23,6 +27,14 @@ def draft(
     from rag.kb.store import KBError
     from rag.services import build_services
 
+    if (labels is None) == (not image):
+        raise fail("give exactly one of --labels or --image")
+    if image:
+        from rag.cli.draft_images import draft_images
+
+        draft_images(image, indication, prior_report, as_json)
+        return
+    assert labels is not None
     raw = read_json_arg(labels, "--labels")
     if isinstance(raw, dict) and "labels" in raw:
         raw = raw["labels"]

@@ -1,5 +1,12 @@
 """Typed domain models shared by every pipeline stage."""
 
+from rag.domain.imaging import (
+    Band,
+    DecodedImage,
+    FindingEstimate,
+    ImageEncoding,
+    ImageScores,
+)
 from rag.domain.models import (
     Abstention,
     AbstentionReason,
@@ -24,11 +31,16 @@ __all__ = [
     "FINDING_NAMES",
     "Abstention",
     "AbstentionReason",
+    "Band",
+    "DecodedImage",
     "DraftRequest",
     "DraftSentence",
     "Evidence",
     "Finding",
+    "FindingEstimate",
     "FindingLabel",
+    "ImageEncoding",
+    "ImageScores",
     "LabelSet",
     "Passage",
     "PassageKind",

@@ -1,0 +1,90 @@
+"""POST /v1/reports/images: draft from uploaded DICOM/PNG/JPEG images."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from rag.adapters.hf_image_encoder import EncoderLoadError
+from rag.adapters.image_io import ImageDecodeError, decode_image
+from rag.api.audit_records import draft_record, log
+from rag.api.deps import ServicesDep
+from rag.api.image_schemas import ImageReportResponse
+from rag.api.schemas import MAX_TEXT
+from rag.domain import DecodedImage
+from rag.imaging_pipeline import draft_from_images
+from rag.kb.store import KBError
+from rag.stages.encode import label_set
+
+PATH = "/v1/reports/images"
+router = APIRouter(tags=["reports"])
+
+
+def _bad(status: int, field: str, message: str) -> HTTPException:
+    return HTTPException(status_code=status, detail={"field": field, "message": message})
+
+
+async def _read(upload: UploadFile, field: str, limit: int) -> bytes:
+    # Read one byte past the cap: enough to know it is too big, never the whole file.
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise _bad(413, field, f"file exceeds the limit of {limit} bytes")
+    return data
+
+
+def _decode_all(blobs: list[bytes], max_pixels: int) -> list[DecodedImage]:
+    out = []
+    for i, blob in enumerate(blobs):
+        try:
+            out.append(decode_image(blob, max_pixels=max_pixels))
+        except ImageDecodeError as exc:
+            raise _bad(exc.status, f"images[{i}]", exc.message) from None
+        except MemoryError:
+            raise _bad(413, f"images[{i}]", "image too large to decode") from None
+    return out
+
+
+@router.post(PATH, response_model=ImageReportResponse)
+async def create_report_from_images(
+    svc: ServicesDep,
+    request: Request,
+    images: Annotated[list[UploadFile], File(description="DICOM, PNG or JPEG; one study")],
+    indication: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
+    prior_report: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
+) -> ImageReportResponse:
+    """Encode the images, then draft a verified report or abstain with reasons."""
+    cfg = svc.settings
+    if len(images) > cfg.max_images:
+        raise _bad(422, "images", f"at most {cfg.max_images} images per study")
+    t0 = time.perf_counter()
+    blobs = [await _read(f, f"images[{i}]", cfg.max_image_bytes) for i, f in enumerate(images)]
+    # The audit trail keeps only hashes: image bytes carry DICOM patient tags.
+    inputs = {
+        "images_sha256": [hashlib.sha256(b).hexdigest() for b in blobs],
+        "indication": indication,
+        "prior_report": prior_report,
+    }
+    decoded = await run_in_threadpool(_decode_all, blobs, cfg.max_image_pixels)
+    del blobs
+    try:
+        result, encoding = await run_in_threadpool(
+            draft_from_images, svc, decoded, indication, prior_report
+        )
+    except EncoderLoadError as exc:
+        raise HTTPException(status_code=503, detail={"message": str(exc)}) from None
+    except KBError as exc:
+        raise HTTPException(
+            status_code=503, detail={"message": str(exc)}, headers={"Retry-After": "30"}
+        ) from None
+    ms = (time.perf_counter() - t0) * 1000
+    key_id = getattr(request.state, "key_id", "unknown")
+    record = draft_record(key_id, inputs, label_set(encoding), result, ms)
+    entry = svc.audit.append({**record, "action": "draft_images", "encoder": encoding.encoder})
+    log.info(
+        "draft_images seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms
+    )
+    return ImageReportResponse.of_images(result, encoding)

@@ -1,0 +1,51 @@
+"""`radrag draft --image PATH ...`: the image path of the draft command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from rag.cli.common import fail
+from rag.config import get_settings
+
+
+def draft_images(
+    paths: list[Path], indication: str | None, prior_report: str | None, as_json: bool
+) -> None:
+    """Decode, encode and draft; exit 0 drafted, 3 abstained, 2 bad input, 1 not ready."""
+    from rag.adapters.hf_image_encoder import EncoderLoadError
+    from rag.adapters.image_io import ImageDecodeError, decode_image
+    from rag.api.image_schemas import ImageReportResponse
+    from rag.imaging_pipeline import draft_from_images
+    from rag.kb.store import KBError
+    from rag.services import build_services
+
+    settings = get_settings()
+    if len(paths) > settings.max_images:
+        raise fail(f"--image: at most {settings.max_images} images per study")
+    decoded = []
+    for i, p in enumerate(paths):
+        if not p.is_file():
+            raise fail(f"--image[{i}]: {p} is not a readable file")
+        if p.stat().st_size > settings.max_image_bytes:
+            raise fail(f"--image[{i}]: file exceeds {settings.max_image_bytes} bytes")
+        try:
+            decoded.append(decode_image(p.read_bytes(), max_pixels=settings.max_image_pixels))
+        except ImageDecodeError as exc:
+            raise fail(f"--image[{i}]: {exc.message}") from None
+    svc = build_services(settings)
+    try:
+        result, encoding = draft_from_images(svc, decoded, indication, prior_report)
+    except (KBError, EncoderLoadError) as exc:
+        raise fail(str(exc), code=1) from None
+    resp = ImageReportResponse.of_images(result, encoding)
+    if as_json:
+        typer.echo(resp.model_dump_json(indent=2))
+    elif resp.report is not None:
+        typer.echo(resp.report.text)
+    else:
+        reasons = resp.abstention.reasons if resp.abstention else ()
+        typer.echo("ABSTAINED: " + "; ".join(r.message for r in reasons))
+    sys.exit(0 if resp.status == "drafted" else 3)

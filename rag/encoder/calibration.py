@@ -1,0 +1,90 @@
+"""Pure calibration maths: temperatures, bands, Mahalanobis OOD, AUROC and ECE."""
+
+from __future__ import annotations
+
+import numpy as np
+
+TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(10.0), 200))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function."""
+    return np.where(
+        x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))
+    )
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature (grid search) minimising binary NLL; 1.0 when one class is missing."""
+    if y.min() == y.max():
+        return 1.0
+    eps = 1e-7
+    best, best_t = np.inf, 1.0
+    for t in TEMPERATURES:
+        p = np.clip(sigmoid(logits / t), eps, 1 - eps)
+        nll = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+        if nll < best:
+            best, best_t = nll, float(t)
+    return best_t
+
+
+def fit_band(p: np.ndarray, y: np.ndarray, sensitivity: float = 0.9, specificity: float = 0.95):
+    """(absent_below, present_at): absent keeps ~90% of positives above it, present ~95% of
+    negatives below it; probabilities in between are reported as uncertain."""
+    pos, neg = p[y == 1], p[y == 0]
+    if len(pos) < 3 or len(neg) < 3:
+        # Too few validation cases to set a band: everything in [0.1, 0.9) stays uncertain.
+        return 0.1, 0.9
+    absent_below = float(np.quantile(pos, 1 - sensitivity))
+    present_at = float(np.quantile(neg, specificity))
+    if absent_below > present_at:  # well separated: no uncertain band is needed
+        mid = (absent_below + present_at) / 2
+        absent_below = present_at = mid
+    # A "present" needs at least an even chance after calibration.
+    present_at = max(present_at, 0.5)
+    absent_below = min(absent_below, present_at)
+    return round(absent_below, 4), round(present_at, 4)
+
+
+def auroc(scores: np.ndarray, y: np.ndarray) -> float | None:
+    """Area under the ROC curve (rank form, ties averaged); None without both classes."""
+    pos, neg = int(y.sum()), int(len(y) - y.sum())
+    if pos == 0 or neg == 0:
+        return None
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), dtype=np.float64)
+    sorted_s = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_s[j + 1] == sorted_s[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-width probability bins."""
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            total += m.mean() * abs(p[m].mean() - y[m].mean())
+    return float(total)
+
+
+def fit_gaussian(features: np.ndarray, shrinkage: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and (shrunk) precision matrix of in-distribution features."""
+    mu = features.mean(axis=0)
+    cov = np.cov(features - mu, rowvar=False)
+    cov = (1 - shrinkage) * cov + shrinkage * np.eye(len(mu)) * np.trace(cov) / len(mu)
+    return mu, np.linalg.inv(cov)
+
+
+def mahalanobis(features: np.ndarray, mu: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Mahalanobis distance of each feature row to the in-distribution Gaussian."""
+    d = features - mu
+    return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", d, precision, d), 0.0))

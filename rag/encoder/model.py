@@ -1,0 +1,55 @@
+"""The embedded encoder's architecture: a small ResNet, trained from scratch at 64 px."""
+
+from __future__ import annotations
+
+from transformers import ResNetConfig, ResNetForImageClassification
+from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
+
+from rag.adapters.nih_images import NIH_CLASSES
+from rag.domain import Finding
+
+IMAGE_SIZE = 64
+
+# NIH ChestX-ray14 label -> ontology finding. Emphysema, Fibrosis and Hernia have no
+# CheXpert counterpart; fracture, support devices and enlarged cardiomediastinum are not
+# labelled in NIH, so the encoder reports them as not assessed.
+NIH_TO_FINDING: dict[str, Finding] = {
+    "No Finding": Finding.no_finding,
+    "Atelectasis": Finding.atelectasis,
+    "Cardiomegaly": Finding.cardiomegaly,
+    "Consolidation": Finding.consolidation,
+    "Edema": Finding.edema,
+    "Effusion": Finding.pleural_effusion,
+    "Infiltration": Finding.lung_opacity,
+    "Mass": Finding.lung_lesion,
+    "Nodule": Finding.lung_lesion,
+    "Pleural_Thickening": Finding.pleural_other,
+    "Pneumonia": Finding.pneumonia,
+    "Pneumothorax": Finding.pneumothorax,
+}
+
+
+def tiny_resnet(
+    mean: float, std: float
+) -> tuple[ResNetForImageClassification, ViTImageProcessorPil]:
+    """A ~0.3M-parameter ResNet and its processor (grayscale replicated to RGB)."""
+    config = ResNetConfig(
+        num_channels=3,
+        embedding_size=16,
+        hidden_sizes=[16, 32, 64, 128],
+        depths=[1, 1, 1, 1],
+        layer_type="basic",
+        num_labels=len(NIH_CLASSES),
+        id2label=dict(enumerate(NIH_CLASSES)),
+        label2id={c: i for i, c in enumerate(NIH_CLASSES)},
+        problem_type="multi_label_classification",
+    )
+    processor = ViTImageProcessorPil(
+        do_resize=True,
+        size={"height": IMAGE_SIZE, "width": IMAGE_SIZE},
+        do_rescale=True,
+        do_normalize=True,
+        image_mean=[mean] * 3,
+        image_std=[std] * 3,
+    )
+    return ResNetForImageClassification(config), processor

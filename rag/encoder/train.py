@@ -1,0 +1,99 @@
+"""Train the embedded encoder on an nih1000-style folder and write a checkpoint."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rag.adapters.nih_images import by_split, load_pixels, read_records, targets
+from rag.domain import DecodedImage
+from rag.encoder.model import NIH_TO_FINDING, tiny_resnet
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of `radrag encoder train`."""
+
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    limit: int | None = None  # train on the first N training images (tests)
+    threads: int = 1  # the machine is shared: one thread avoids oversubscription stalls
+
+
+def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    # Small shifts and contrast jitter: radiographs vary in centring and exposure. No flips:
+    # the heart is on the left, and flipping would teach the model otherwise.
+    n = x.shape[0]
+    pad = torch.nn.functional.pad(x, (4, 4, 4, 4), mode="replicate")
+    dx, dy = torch.randint(0, 9, (2,), generator=gen).tolist()
+    x = pad[:, :, dy : dy + x.shape[2], dx : dx + x.shape[3]]
+    gain = 1 + 0.2 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5)
+    bias = 0.2 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5)
+    return x * gain + bias
+
+
+def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
+    """Train on the patient-level train split and save model + processor + label map."""
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    split = by_split(read_records(data))
+    recs = split["train"][: cfg.limit] if cfg.limit else split["train"]
+    pixels = [load_pixels(r) for r in recs]
+    stack = np.stack([p.astype(np.float32) / 255.0 for p in pixels])
+    model, processor = tiny_resnet(float(stack.mean()), float(stack.std()))
+    from PIL import Image
+
+    x = processor(images=[Image.fromarray(p).convert("RGB") for p in pixels], return_tensors="pt")[
+        "pixel_values"
+    ]
+    y = torch.from_numpy(targets(recs))
+    # Rare findings get more weight, capped so a handful of positives cannot dominate.
+    pos = y.sum(0).clamp(min=1)
+    pos_weight = ((len(y) - pos) / pos).clamp(max=10.0)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = cfg.epochs * max(1, -(-len(x) // cfg.batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
+    started = time.perf_counter()
+    model.train()
+    for epoch in range(cfg.epochs):
+        order = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), cfg.batch_size):
+            idx = order[i : i + cfg.batch_size]
+            logits = model(_augment(x[idx], gen)).logits
+            loss = loss_fn(logits, y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        print(f"epoch {epoch + 1}/{cfg.epochs} loss {float(loss.detach()):.4f}", file=sys.stderr)
+    model.eval()
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    processor.save_pretrained(out)
+    label_map = {c: f.value for c, f in NIH_TO_FINDING.items()}
+    (out / "label_map.json").write_text(json.dumps(label_map, indent=2) + "\n")
+    return {
+        "train_images": len(recs),
+        "train_patients": len({r.patient for r in recs}),
+        "epochs": cfg.epochs,
+        "seconds": round(time.perf_counter() - started, 1),
+        "final_loss": round(float(loss.detach()), 4),
+    }
+
+
+def decoded(data: Path, split: str) -> tuple[list[DecodedImage], np.ndarray, list[str]]:
+    """A split's images, multi-hot NIH targets, and view positions."""
+    recs = by_split(read_records(data))[split]
+    images = [DecodedImage(pixels=load_pixels(r), source="png") for r in recs]
+    return images, targets(recs), [r.view for r in recs]

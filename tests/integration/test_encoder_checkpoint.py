@@ -1,0 +1,103 @@
+"""The committed checkpoint on registry-borne chest X-rays and synthetic non-chest images."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.adapters.hf_image_encoder import TransformersImageEncoder
+from rag.adapters.image_io import decode_image
+from rag.adapters.registry_images import pneumonia_jpegs
+from rag.api.app import create_app
+from rag.config import DEFAULT_IMAGE_ENCODER
+from rag.domain import Finding
+from rag.encoder.ood_images import synthetic_non_chest
+from rag.imaging_pipeline import encode_study
+from rag.services import Services
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+CHECKPOINT = Path(DEFAULT_IMAGE_ENCODER)
+UNASSESSED = {Finding.fracture, Finding.support_devices, Finding.enlarged_cardiomediastinum}
+
+
+@pytest.fixture(scope="module")
+def encoder() -> TransformersImageEncoder:
+    return TransformersImageEncoder(CHECKPOINT)
+
+
+@pytest.fixture(scope="module")
+def jpegs() -> list[Path]:
+    return pneumonia_jpegs(REPO / ".radrag" / "assets")
+
+
+def test_checkpoint_is_complete_and_small() -> None:
+    names = {p.name for p in CHECKPOINT.iterdir()}
+    expected = {"config.json", "model.safetensors", "preprocessor_config.json"}
+    assert expected | {"label_map.json", "calibration.json", "ood.json", "README.md"} <= names
+    assert sum(p.stat().st_size for p in CHECKPOINT.iterdir()) < 8 * 2**20
+    card = (CHECKPOINT / "README.md").read_text()
+    assert "NOT FOR CLINICAL USE" in card and "radrag encoder train" in card
+    cal = json.loads((CHECKPOINT / "calibration.json").read_text())["findings"]
+    for band in cal.values():
+        assert 0 <= band["absent_below"] <= band["present_at"] <= 1 and band["temperature"] > 0
+
+
+def test_label_map_assesses_what_nih_labels(encoder: TransformersImageEncoder) -> None:
+    assert set(encoder.findings) == set(Finding) - UNASSESSED
+    assert len(encoder.columns[Finding.lung_lesion]) == 2  # Mass and Nodule
+
+
+def test_registry_jpegs_encode(encoder: TransformersImageEncoder, jpegs: list[Path]) -> None:
+    assert len(jpegs) == 16
+    images = [decode_image(p.read_bytes()) for p in jpegs]
+    scores = encoder.encode_many(images)
+    for s in scores:
+        assert all(0.0 <= p <= 1.0 for p in s.probabilities.values())
+        assert s.ood_score is not None and s.ood_score >= 0
+    enc = encode_study(encoder, images[:2])
+    assert set(enc.not_assessed) == UNASSESSED
+
+
+def test_encoding_is_deterministic(encoder: TransformersImageEncoder, jpegs: list[Path]) -> None:
+    im = decode_image(jpegs[0].read_bytes())
+    a, b = encoder.encode(im), encoder.encode(im)
+    assert a == b
+
+
+def test_non_chest_images_score_further_than_chest_x_rays(
+    encoder: TransformersImageEncoder, jpegs: list[Path]
+) -> None:
+    chest = [
+        s.ood_score for s in encoder.encode_many([decode_image(p.read_bytes()) for p in jpegs])
+    ]
+    other = [s.ood_score for s in encoder.encode_many(synthetic_non_chest())]
+    assert np.median(other) > np.median(chest)  # type: ignore[arg-type]
+    threshold = encoder.ood_threshold
+    assert threshold is not None
+    flagged = np.mean([o > threshold for o in other])  # type: ignore[operator]
+    assert flagged >= 0.5
+
+
+def test_api_with_the_real_encoder(
+    tiny_services: Services, encoder: TransformersImageEncoder, jpegs: list[Path]
+) -> None:
+    svc = dataclasses.replace(tiny_services, image_encoder=encoder)
+    with TestClient(create_app(services=svc)) as client:
+        r = client.post(
+            "/v1/reports/images",
+            files=[("images", ("cxr.jpeg", jpegs[0].read_bytes(), "image/jpeg"))],
+            data={"indication": "Cough."},
+        )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["encoding"]["encoder"] == encoder.id
+    assert len(body["encoding"]["findings"]) == 11
+    if body["encoding"]["out_of_distribution"]:
+        assert body["abstention"]["reasons"][0]["code"] == "image_out_of_distribution"

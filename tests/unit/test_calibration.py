@@ -1,0 +1,59 @@
+"""Calibration maths against hand-checkable cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.encoder.calibration import (
+    auroc,
+    ece,
+    fit_band,
+    fit_gaussian,
+    fit_temperature,
+    mahalanobis,
+    sigmoid,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def test_auroc_known_values() -> None:
+    y = np.array([0, 0, 1, 1])
+    assert auroc(np.array([0.1, 0.2, 0.3, 0.4]), y) == 1.0
+    assert auroc(np.array([0.4, 0.3, 0.2, 0.1]), y) == 0.0
+    assert auroc(np.array([0.5, 0.5, 0.5, 0.5]), y) == 0.5
+    assert auroc(np.array([0.1, 0.4, 0.35, 0.8]), y) == 0.75
+    assert auroc(np.array([0.1, 0.2]), np.array([1, 1])) is None
+
+
+def test_ece_zero_when_calibrated_and_large_when_not() -> None:
+    p = np.array([0.0, 0.0, 1.0, 1.0])
+    assert ece(p, np.array([0, 0, 1, 1])) == 0.0
+    assert ece(p, np.array([1, 1, 0, 0])) == 1.0
+
+
+def test_temperature_recovers_overconfidence() -> None:
+    rng = np.random.default_rng(0)
+    true_logit = rng.normal(0, 1.5, 5000)
+    y = (rng.random(5000) < sigmoid(true_logit)).astype(float)
+    t = fit_temperature(true_logit * 3.0, y)  # a model 3x overconfident
+    assert 2.4 < t < 3.7
+
+
+def test_band_orders_thresholds_and_falls_back() -> None:
+    rng = np.random.default_rng(1)
+    p = np.r_[rng.uniform(0, 0.6, 100), rng.uniform(0.3, 1.0, 30)]
+    y = np.r_[np.zeros(100), np.ones(30)]
+    lo, hi = fit_band(p, y)
+    assert 0 <= lo <= hi <= 1 and hi >= 0.5
+    assert fit_band(np.array([0.1, 0.9]), np.array([0, 1])) == (0.1, 0.9)
+
+
+def test_mahalanobis_separates_far_points() -> None:
+    rng = np.random.default_rng(2)
+    feats = rng.normal(0, 1, (500, 8))
+    mu, prec = fit_gaussian(feats)
+    near = mahalanobis(feats[:10], mu, prec)
+    far = mahalanobis(feats[:10] + 10.0, mu, prec)
+    assert (far > near + 5).all()
