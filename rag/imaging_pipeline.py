@@ -7,15 +7,18 @@ from collections.abc import Sequence
 from rag import __version__
 from rag.domain import (
     Abstention,
+    AbstentionReason,
     DecodedImage,
     DraftRequest,
     ImageEncoding,
+    LabelSet,
     Provenance,
     ReportResult,
 )
 from rag.kb.store import KBError
 from rag.ports import ImageEncoder
 from rag.services import Services
+from rag.stages.confidence import stated_confidence
 from rag.stages.encode import combine, label_set, ood_abstention
 
 
@@ -24,6 +27,34 @@ def encode_study(encoder: ImageEncoder, images: Sequence[DecodedImage]) -> Image
     many = getattr(encoder, "encode_many", None)
     scores = many(images) if many else [encoder.encode(im) for im in images]
     return combine(scores, [im.view_position for im in images])
+
+
+def uncertified(calibration: dict | None, labels: LabelSet) -> AbstentionReason | None:
+    """Abstain unless the encoder's drafts are certified at this confidence.
+
+    `radrag guard calibrate` writes the encoder's guard_calibration.json: the confidence
+    threshold Learn-then-Test certified (risk <= alpha), or none when no threshold could be.
+    Without that file only the default confidence rule of the pipeline applies.
+    """
+    if not calibration:
+        return None
+    alpha, risk = calibration["alpha"], calibration["risk_without_threshold"]
+    if not calibration["certified"]:
+        return AbstentionReason(
+            code="risk_not_certified",
+            message=f"drafts from this image encoder could not be certified at risk <= {alpha}"
+            f" on validation (measured risk {risk:.2f}); its label set is not trusted",
+            suggestion="have a radiologist read the images, or send a reviewed label set",
+        )
+    score = stated_confidence(labels)
+    if score is not None and score < calibration["threshold"]:
+        return AbstentionReason(
+            code="low_image_confidence",
+            message=f"encoder confidence {score:.2f} is below the certified threshold "
+            f"{calibration['threshold']}",
+            suggestion="a lateral view or a radiologist's read would help",
+        )
+    return None
 
 
 def draft_from_images(
@@ -37,9 +68,10 @@ def draft_from_images(
     encoding = encode_study(encoder, images)
     reason = ood_abstention(encoding)
     if reason is None:
-        request = DraftRequest(
-            labels=label_set(encoding), indication=indication, prior_report=prior_report
-        )
+        labels = label_set(encoding)
+        reason = uncertified(getattr(encoder, "guard_calibration", None), labels)
+    if reason is None:
+        request = DraftRequest(labels=labels, indication=indication, prior_report=prior_report)
         return services.pipeline.draft(request), encoding
     try:
         kb_version = services.kb.get().version

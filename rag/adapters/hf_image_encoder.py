@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 LABEL_MAP = "label_map.json"
 CALIBRATION = "calibration.json"
 OOD = "ood.json"
+GUARD = "guard_calibration.json"  # written by `radrag guard calibrate`
 DEFAULT_BAND = Band(absent_below=0.3, present_at=0.7)
 
 
@@ -85,6 +86,7 @@ class TransformersImageEncoder:
         self.ood_mean = np.array(ood["mean"]) if ood else None
         self.ood_precision = np.array(ood["precision"]) if ood else None
         self.ood_threshold = float(ood["threshold"]) if ood else None
+        self.guard_calibration = _read_json(root, GUARD)
         self.id = f"{Path(self.source).name or self.source}@{self.model.config.model_type}"
         self.multi_label = self.model.config.problem_type != "single_label_classification"
         self._lock = threading.Lock()  # torch modules are not safe to call concurrently

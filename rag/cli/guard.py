@@ -77,3 +77,36 @@ def mesh_agreement(
             f"  {f:28s} support {r['support']:4d}  P {r['precision']:.2f}  "
             f"R {r['recall']:.2f}  F1 {r['f1']:.2f}  kappa {r['kappa']:.2f}"
         )
+
+
+@app.command("calibrate")
+def calibrate(
+    data: Annotated[str, typer.Option(help="NIH-style folder (labels.csv + images)")],
+    split: Annotated[str, typer.Option(help="patient split to calibrate on")] = "valid",
+    alpha: Annotated[float, typer.Option(help="target risk")] = 0.05,
+    delta: Annotated[float, typer.Option(help="1 - confidence")] = 0.1,
+    write: Annotated[
+        bool, typer.Option(help="write guard_calibration.json next to the encoder")
+    ] = True,
+) -> None:
+    """Learn-then-Test the image path's abstention threshold; print (and save) the result."""
+    from pathlib import Path
+
+    from rag.evaluation.guard_calibration import calibrate as ltt
+    from rag.evaluation.guard_calibration import collect
+    from rag.services import build_services
+
+    folder = Path(data)
+    if not (folder / "labels.csv").is_file():
+        raise fail(f"--data: {folder} has no labels.csv")
+    svc = build_services(get_settings())
+    if not svc.kb.ready:
+        raise fail(f"no knowledge base: {svc.kb.last_error}", code=1)
+    res = ltt(collect(svc, folder, split), alpha, delta)
+    res |= {"split": split, "encoder": svc.get_image_encoder().id}
+    text = json.dumps(res, indent=2)
+    if write:
+        out = Path(svc.settings.image_encoder) / "guard_calibration.json"
+        out.write_text(text + "\n")
+        typer.echo(f"wrote {out}", err=True)
+    typer.echo(text)

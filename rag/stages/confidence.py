@@ -43,6 +43,16 @@ def report_confidence(labels: LabelSet) -> float | None:
     return min(confs) if confs else None
 
 
+def stated_confidence(labels: LabelSet) -> float | None:
+    """Least confident finding among those stated present or absent (None: none stated)."""
+    confs = [
+        finding_confidence(lab.probability)
+        for lab in labels.findings.values()
+        if lab.probability is not None and lab.state is not State.uncertain
+    ]
+    return min(confs) if confs else None
+
+
 def low_confidence_reasons(labels: LabelSet, min_confidence: float) -> list[AbstentionReason]:
     """Findings stated present/absent whose probability is within the uncertainty band."""
     out = []
