@@ -21,10 +21,18 @@ def vectors() -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def test_size_picks_the_index_and_files_round_trip(vectors: np.ndarray, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def hnsw(vectors: np.ndarray) -> FaissHNSWIndex:
+    index = build_index(vectors, exact_max=100)
+    assert isinstance(index, FaissHNSWIndex)  # above the threshold: approximate
+    return index
+
+
+def test_size_picks_the_index_and_files_round_trip(
+    vectors: np.ndarray, hnsw: FaissHNSWIndex, tmp_path: Path
+) -> None:
     assert build_index(vectors[:100], exact_max=100).kind == "flat-ip"
-    hnsw = build_index(vectors, exact_max=100)
-    assert isinstance(hnsw, FaissHNSWIndex) and recall_at_10(hnsw, vectors, vectors[:200]) >= 0.98
+    assert recall_at_10(hnsw, vectors, vectors[:200]) >= 0.98
     hnsw.save(tmp_path / "i.faiss")
     again = load_index(tmp_path / "i.faiss", "hnsw-ip", {"efSearch": 64})
     assert len(again) == 6000 and again.ef_search == 64
@@ -33,8 +41,10 @@ def test_size_picks_the_index_and_files_round_trip(vectors: np.ndarray, tmp_path
 
 
 @pytest.mark.parametrize("size", [50, 5000])  # exact subset path, filtered HNSW path
-def test_restricted_search_stays_inside_the_rows(vectors: np.ndarray, size: int) -> None:
-    index = FaissHNSWIndex.build(vectors)
+def test_restricted_search_stays_inside_the_rows(
+    vectors: np.ndarray, hnsw: FaissHNSWIndex, size: int
+) -> None:
+    index = hnsw
     rows = np.random.default_rng(size).choice(len(vectors), size=size, replace=False)
     restrict = index.restriction(rows)
     scores, ids = index.search(vectors[:20], 10, restrict=restrict)
