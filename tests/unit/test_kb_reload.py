@@ -79,7 +79,7 @@ def test_reload_under_concurrent_requests_fails_none(tiny_services: Services) ->
             futures = [pool.submit(draft, i) for i in range(300)]
             swaps = 0
             while not all(f.done() for f in futures):
-                publish(root, versions[swaps % 2])
+                publish(root, versions[(swaps + 1) % 2])  # first swap: to the new one
                 assert c.post("/v1/kb/reload").status_code == 200
                 swaps += 1
             results = [f.result() for f in futures]
