@@ -19,7 +19,14 @@ def serve(
     from rag.api.app import create_app
 
     s = get_settings()
-    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to 30 s), exits.
+    uvicorn.run(
+        create_app(s),
+        host=host or s.host,
+        port=port or s.port,
+        log_level="info",
+        timeout_graceful_shutdown=30,
+    )
 
 
 def register(app: typer.Typer) -> None:
