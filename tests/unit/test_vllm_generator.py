@@ -48,7 +48,10 @@ def test_valid_output_becomes_a_verified_llm_draft(tiny_services: Services) -> N
     r = draft(with_generator(tiny_services, make_generator(fake)))
     assert r.status == "drafted" and r.report is not None
     sentences = r.report.findings + r.report.impression
-    assert [s.text for s in r.report.findings] == ["Cardiomegaly is present.", "No pleural effusion."]
+    assert [s.text for s in r.report.findings] == [
+        "Cardiomegaly is present.",
+        "No pleural effusion.",
+    ]
     assert all(s.origin == "llm" for s in sentences)
     assert all(v.verdict is Verdict.supported for v in r.verdicts)
     retrieved = {"ex-1", "ex-3", "ex-4", "ex-7", "ex-12", "def-1", "def-2", "ex-6", "ex-11"}
