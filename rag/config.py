@@ -29,7 +29,7 @@ class Settings(BaseSettings):
         default="extractive", description="'extractive' (no LLM) or 'vllm' (an LLM server)."
     )
     vllm_url: str = Field(default="http://127.0.0.1:8100", description="vLLM server base URL.")
-    vllm_model: str = Field(default="radrag-llm", description="The model name vLLM serves.")
+    vllm_model: str = Field(default="qwen2.5-coder-0.5b", description="The model name vLLM serves.")
     llm_model_path: str = Field(
         default="qwen2.5-coder-0.5b",
         description="What `make vllm` loads: a packaged model name, a folder or a hub id.",

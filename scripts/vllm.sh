@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 HOME_DIR=${RADRAG_HOME:-.radrag}
 VENV=${VLLM_VENV:-.venv-vllm}
 MODEL=${RADRAG_LLM_MODEL_PATH:-qwen2.5-coder-0.5b}
-SERVED=${RADRAG_VLLM_MODEL:-radrag-llm}
+SERVED=${RADRAG_VLLM_MODEL:-$(basename "$MODEL")}
 PORT=${RADRAG_VLLM_PORT:-8100}
 PIDFILE=$HOME_DIR/vllm.pid
 LOG=$HOME_DIR/vllm.log
