@@ -20,6 +20,9 @@ from rag.stages.generate import fits_labels
 from rag.stages.retrieve import best_definition, talking_points
 
 MAX_TEXT_CHARS = 240
+# One sentence: capitalised, no inner full stop, ending in one. (xgrammar 0.2.8 crashes on
+# bounded repetitions such as {6,150}, so length is bounded by max_tokens and the parse.)
+SENTENCE_PATTERN = r"^[A-Z][^.!?]*\.$"
 MAX_CITES = 2
 
 
@@ -47,8 +50,10 @@ def prompt_passages(
     return out
 
 
-def _text(max_chars: int) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_chars}
+def _text() -> dict[str, Any]:
+    # Weak models otherwise answer with a bare "present" or repeat a sentence until the
+    # length limit.
+    return {"type": "string", "pattern": SENTENCE_PATTERN}
 
 
 def _cites(ids: list[str]) -> dict[str, Any]:
@@ -67,10 +72,12 @@ def draft_schema(labels: LabelSet, shown: dict[Finding, list[Passage]]) -> dict[
                 "properties": {
                     "finding": {"enum": [finding.value]},
                     "state": {"enum": [state.value]},
-                    "text": _text(MAX_TEXT_CHARS),
+                    # Evidence before text: a model that has just named a passage tends
+                    # to write in that passage's wording.
                     "evidence": _cites([p.id for p in shown[finding]]),
+                    "text": _text(),
                 },
-                "required": ["finding", "state", "text", "evidence"],
+                "required": ["finding", "state", "evidence", "text"],
                 "additionalProperties": False,
             }
         )
@@ -89,8 +96,8 @@ def draft_schema(labels: LabelSet, shown: dict[Finding, list[Passage]]) -> dict[
             },
             "impression": {
                 "type": "object",
-                "properties": {"text": _text(MAX_TEXT_CHARS), "evidence": _cites(all_ids)},
-                "required": ["text", "evidence"],
+                "properties": {"evidence": _cites(all_ids), "text": _text()},
+                "required": ["evidence", "text"],
                 "additionalProperties": False,
             },
         },
@@ -119,8 +126,10 @@ def _cited(obj: dict[str, Any], allowed: set[str], where: str) -> tuple[str, ...
 
 def _text_of(obj: dict[str, Any], where: str) -> str:
     text = obj.get("text")
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_CHARS:
-        raise InvalidDraft(f"{where}: text must be 1..{MAX_TEXT_CHARS} characters")
+    if not isinstance(text, str) or not re.fullmatch(SENTENCE_PATTERN, text):
+        raise InvalidDraft(f"{where}: text must be one sentence")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidDraft(f"{where}: text longer than {MAX_TEXT_CHARS} characters")
     return text
 
 

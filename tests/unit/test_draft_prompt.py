@@ -86,12 +86,20 @@ def test_shown_passages_prefer_exact_detail_free_sentences(shown) -> None:
 
 def test_parse_turns_entries_into_llm_sentences(shown) -> None:
     answer = answer_schema(draft_schema(LABELS, shown))
-    answer["findings"][0]["text"] = "The heart is enlarged. Cardiomegaly is present."
+    answer["findings"][0]["text"] = "The heart is enlarged."
     body, imp = parse_draft(json.dumps(answer), LABELS, shown)
-    assert [s.text for s in body[:2]] == ["The heart is enlarged.", "Cardiomegaly is present."]
-    assert all(s.origin == "llm" and s.evidence for s in body + imp)
+    assert body[0].text == "The heart is enlarged."
+    assert len(body) == 3 and all(s.origin == "llm" and s.evidence for s in body + imp)
     assert body[0].findings == {Finding.cardiomegaly: LABELS.state_of(Finding.cardiomegaly)}
     assert imp[0].section == "impression"
+
+
+@pytest.mark.parametrize("text", ["present", "The heart is enlarged. It is big.", "x" * 300])
+def test_parse_rejects_text_that_is_not_one_sentence(shown, text: str) -> None:
+    answer = answer_schema(draft_schema(LABELS, shown))
+    answer["findings"][0]["text"] = text
+    with pytest.raises(InvalidDraft, match="text"):
+        parse_draft(json.dumps(answer), LABELS, shown)
 
 
 def test_parse_rejects_reordered_entries(shown) -> None:
