@@ -86,8 +86,10 @@ format: venv
 	$(BIN)/ruff format rag tests bench
 	$(BIN)/ruff check --fix rag tests bench
 
-bench: kb vllm
+bench: kb vllm-venv
 	$(BIN)/python bench/bench_foundation.py
+	bench/time_to_first_report.sh
+	scripts/vllm.sh start
 	$(BIN)/python bench/bench_vllm.py
 
 clean:
