@@ -94,12 +94,25 @@ def main() -> None:
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=900, limits=limits)
     llm = httpx.Client(base_url=settings.vllm_url, timeout=900, limits=limits)
     statuses: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def tally(key: str) -> None:
+        with lock:
+            statuses[key] = statuses.get(key, 0) + 1
 
     def via_service(ls: LabelSet) -> bool:
         r = api.post("/v1/reports", json={"labels": ls.as_states()})
-        status = r.json().get("status", str(r.status_code)) if r.status_code == 200 else "error"
-        statuses[status] = statuses.get(status, 0) + 1
-        return r.status_code == 200
+        if r.status_code != 200:
+            tally(f"http_{r.status_code}")
+            return False
+        body = r.json()
+        # Quality on the side: how many LLM sentences the verifier let through, and why not.
+        tally(body["status"])
+        for v in body["verdicts"]:
+            tally(f"sentence_{v['verdict']}")
+        for reason in (body["abstention"] or {}).get("reasons", []):
+            tally(f"reason_{reason['code']}")
+        return True
 
     def direct(body: dict) -> bool:
         return llm.post("/v1/chat/completions", json=body).status_code == 200
@@ -125,7 +138,7 @@ def main() -> None:
             "service_over_direct_drafts": round(s["drafts_per_min"] / d["drafts_per_min"], 3),
             "service_over_direct_tokens": round(s["tokens_per_s"] / d["tokens_per_s"], 3),
         }
-    out["service_statuses"] = statuses
+    out["service_outcomes"] = dict(sorted(statuses.items()))
     server.should_exit = True
     print(json.dumps(out, indent=2))
 
