@@ -69,12 +69,19 @@ def main() -> None:
     ap.add_argument(
         "--per-level", type=int, nargs="+", default=[4, 8], help="requests per level and side"
     )
+    ap.add_argument("--max-findings", type=int, default=14, help="assessed findings per study")
     args = ap.parse_args()
     settings = get_settings().model_copy(update={"generator": "vllm"})
     svc = build_services(settings)
     gen = svc.pipeline.generator
     rng = random.Random(11)
-    labels: list[LabelSet] = [random_labels(rng) for _ in range(max(args.per_level))]
+    labels: list[LabelSet] = []
+    while len(labels) < max(args.per_level):
+        ls = random_labels(rng)
+        # Keep the first few findings: on a CPU the prompt (passages per finding) and the
+        # output (one sentence per finding) grow with the label set.
+        keep = dict(list(ls.as_states().items())[: args.max_findings])
+        labels.append(LabelSet.from_states(keep))
     # The exact bodies the service sends, built with the service's own retrieval.
     kb = svc.kb.get()
     bodies = []
