@@ -13,7 +13,7 @@ group=$!
 trap 'kill -- -$group 2>/dev/null || true; scripts/vllm.sh stop >/dev/null' EXIT
 body='{"labels": {"cardiomegaly": "present", "pleural_effusion": "absent"}}'
 until status=$(curl -sf -H 'content-type: application/json' -d "$body" \
-    "http://127.0.0.1:$PORT/v1/reports" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'); do
+    "http://127.0.0.1:$PORT/v1/reports" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null); do
   kill -0 "$group" 2>/dev/null || { echo "make run exited; see $LOG"; exit 1; }
   sleep 1
 done
