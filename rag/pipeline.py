@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from rag import __version__
-from rag.domain import DraftRequest, Provenance, ReportResult
+from rag.domain import Abstention, AbstentionReason, DraftRequest, Provenance, ReportResult
 from rag.kb.store import KnowledgeBase
-from rag.ports import Embedder, Generator, Labeler
+from rag.ports import Embedder, Generator, GeneratorError, Labeler
 from rag.stages.decide import DecisionPolicy, decide
 from rag.stages.retrieve import EmbeddingRetriever
 from rag.stages.verify import VerificationContext
+
+log = logging.getLogger(__name__)
+
+_GENERATOR_SUGGESTION = {
+    "generator_unavailable": "check that the LLM server is running and reachable, then retry",
+    "generator_invalid_output": "retry, or use RADRAG_GENERATOR=extractive",
+}
 
 
 class ReportPipeline:
@@ -36,7 +44,32 @@ class ReportPipeline:
         """Draft, verify and decide for one study."""
         kb = self._kb()  # one snapshot per request, so a KB swap never mixes versions
         evidence = self.retriever.retrieve(kb, request.labels)
-        findings, impression = self.generator.generate(request.labels, evidence)
+        provenance = Provenance(
+            kb_version=kb.version,
+            embedder=self.embedder.id,
+            generator=self.generator.name,
+            prompt_version=getattr(self.generator, "prompt_version", None),
+            model=getattr(self.generator, "model", None),
+            radrag_version=__version__,
+        )
+        try:
+            findings, impression = self.generator.generate(
+                request.labels,
+                evidence,
+                indication=request.indication,
+                prior_report=request.prior_report,
+            )
+        except GeneratorError as exc:
+            # Never a silent fallback: the caller learns the generator failed and why.
+            log.warning("generator failed: %s", exc.code)
+            reason = AbstentionReason(
+                code=exc.code, message=exc.message, suggestion=_GENERATOR_SUGGESTION[exc.code]
+            )
+            return ReportResult(
+                status="abstained",
+                abstention=Abstention(reasons=(reason,)),
+                provenance=provenance,
+            )
         ctx = VerificationContext(
             labels=request.labels,
             indication=request.indication,
@@ -44,12 +77,6 @@ class ReportPipeline:
             retrieved={e.passage.id: e.passage for evs in evidence.values() for e in evs},
         )
         d = decide(request.labels, findings, impression, evidence, ctx, self.labeler, self.policy)
-        provenance = Provenance(
-            kb_version=kb.version,
-            embedder=self.embedder.id,
-            generator=self.generator.name,
-            radrag_version=__version__,
-        )
         return ReportResult(
             status="drafted" if d.report else "abstained",
             report=d.report,

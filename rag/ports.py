@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -53,9 +53,14 @@ class Generator(Protocol):
     name: str
 
     def generate(
-        self, labels: LabelSet, evidence: dict[Finding, list[Evidence]]
+        self,
+        labels: LabelSet,
+        evidence: dict[Finding, list[Evidence]],
+        *,
+        indication: str | None = None,
+        prior_report: str | None = None,
     ) -> tuple[list[DraftSentence], list[DraftSentence]]:
-        """Return (findings sentences, impression sentences)."""
+        """Return (findings sentences, impression sentences); may raise GeneratorError."""
         ...
 
 
@@ -67,3 +72,14 @@ class ImageEncoder(Protocol):
     def encode(self, image: DecodedImage) -> ImageScores:
         """Calibrated per-finding probabilities and an out-of-distribution score."""
         ...
+
+
+class GeneratorError(RuntimeError):
+    """The generator could not produce a draft; the pipeline turns this into an abstention."""
+
+    def __init__(
+        self, code: Literal["generator_unavailable", "generator_invalid_output"], message: str
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -11,7 +11,8 @@ from rag.config import Settings
 from rag.kb.store import KBError, KnowledgeBase, current_version, load_version
 from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
-from rag.ports import Embedder, ImageEncoder
+from rag.ports import Embedder, Generator, ImageEncoder
+from rag.prompts import load_prompt
 from rag.security.audit import AuditLog
 from rag.security.keys import KeyStore
 from rag.stages.decide import DecisionPolicy
@@ -98,6 +99,23 @@ class Services:
             return self.image_encoder
 
 
+def build_generator(settings: Settings) -> Generator:
+    """The configured generator: extractive (no LLM) or the vLLM server client."""
+    if settings.generator == "vllm":
+        # Imported here so the extractive mode never needs the HTTP client wiring.
+        from rag.adapters.vllm_generator import VLLMGenerator
+
+        return VLLMGenerator(
+            settings.vllm_url,
+            settings.vllm_model,
+            load_prompt("draft_report", settings.prompt_version),
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            max_tokens=settings.llm_max_tokens,
+        )
+    return ExtractiveGenerator()
+
+
 def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
     """Build the default services; the KB is loaded if published (readiness says so)."""
     emb = embedder or SentenceTransformerEmbedder(settings.embedder, settings.embed_batch_size)
@@ -108,7 +126,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
     pipeline = ReportPipeline(
         holder.get,
         emb,
-        ExtractiveGenerator(),
+        build_generator(settings),
         RuleLabeler(),
         DecisionPolicy(
             min_support_score=settings.min_support_score,

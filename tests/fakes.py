@@ -45,7 +45,12 @@ class ScriptedGenerator:
         self._f, self._i = findings, impression
 
     def generate(
-        self, labels: LabelSet, evidence: dict[Finding, list[Evidence]]
+        self,
+        labels: LabelSet,
+        evidence: dict[Finding, list[Evidence]],
+        *,
+        indication: str | None = None,
+        prior_report: str | None = None,
     ) -> tuple[list[DraftSentence], list[DraftSentence]]:
         """Return the scripted sentences."""
         return list(self._f), list(self._i)

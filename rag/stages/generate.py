@@ -114,9 +114,14 @@ class ExtractiveGenerator:
     name = "extractive"
 
     def generate(
-        self, labels: LabelSet, evidence: dict[Finding, list[Evidence]]
+        self,
+        labels: LabelSet,
+        evidence: dict[Finding, list[Evidence]],
+        *,
+        indication: str | None = None,
+        prior_report: str | None = None,
     ) -> tuple[list[DraftSentence], list[DraftSentence]]:
-        """Return (findings sentences, impression sentences)."""
+        """Return (findings sentences, impression sentences); request text is not used."""
         body: list[DraftSentence] = []
         covered: set[Finding] = set()
         for finding, state in talking_points(labels):

@@ -1,0 +1,153 @@
+"""VLLMGenerator: label-constrained drafting through a vLLM server's OpenAI-compatible API.
+
+vLLM runs as its own process (as in production); this adapter only speaks HTTP to it.
+One pooled httpx client is shared by all request threads, so concurrent reports become
+concurrent HTTP requests that vLLM batches. The JSON schema travels as vLLM structured
+outputs; failures become GeneratorError (an explicit abstention), never unverified text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from rag.domain import DraftSentence, Evidence, Finding, LabelSet
+from rag.ports import GeneratorError
+from rag.prompts import PromptTemplate, render_draft_messages
+from rag.stages.draft_schema import InvalidDraft, draft_schema, parse_draft, prompt_passages
+
+log = logging.getLogger(__name__)
+
+# Transient server states worth a retry; other 4xx mean our request is wrong.
+_RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class VLLMGenerator:
+    """Generator port over `/v1/chat/completions` with `structured_outputs: {"json": ...}`."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        prompt: PromptTemplate,
+        *,
+        timeout_s: float = 60.0,
+        max_retries: int = 1,
+        max_tokens: int = 768,
+        max_connections: int = 64,
+        passages_per_finding: int = 3,
+        backoff_s: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.prompt = prompt
+        self.prompt_version = prompt.id
+        self.max_retries = max_retries
+        self.max_tokens = max_tokens
+        self.passages_per_finding = passages_per_finding
+        self.backoff_s = backoff_s
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def request_body(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> dict:
+        """The chat-completions request (OpenAI field names, plus vLLM's structured_outputs)."""
+        return {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": self.max_tokens,
+            # Greedy decoding: the same labels and evidence give the same draft (auditable).
+            "temperature": 0.0,
+            "structured_outputs": {"json": schema},
+        }
+
+    def generate(
+        self,
+        labels: LabelSet,
+        evidence: dict[Finding, list[Evidence]],
+        *,
+        indication: str | None = None,
+        prior_report: str | None = None,
+    ) -> tuple[list[DraftSentence], list[DraftSentence]]:
+        """Draft inside the label set's schema; raises GeneratorError on any failure."""
+        shown = prompt_passages(labels, evidence, self.passages_per_finding)
+        if not shown:
+            return [], []  # nothing citable: the decide stage abstains with reasons
+        messages = render_draft_messages(self.prompt, labels, shown, indication, prior_report)
+        content = self._complete(self.request_body(messages, draft_schema(labels, shown)))
+        try:
+            return parse_draft(content, labels, shown)
+        except InvalidDraft as exc:
+            msg = f"LLM output rejected: {exc}"
+            raise GeneratorError("generator_invalid_output", msg) from None
+
+    def _complete(self, body: dict[str, Any]) -> str:
+        problem = "no attempt made"
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+            try:
+                r = self._client.post("/v1/chat/completions", json=body)
+            except httpx.TimeoutException:
+                problem = "LLM server timed out"
+                continue
+            except httpx.TransportError as exc:
+                problem = f"LLM server unreachable ({type(exc).__name__})"
+                continue
+            if r.status_code in _RETRY_STATUS:
+                problem = f"LLM server answered HTTP {r.status_code}"
+                continue
+            if r.status_code != 200:
+                msg = f"LLM server refused the request (HTTP {r.status_code})"
+                raise GeneratorError("generator_unavailable", msg)
+            return self._content(r)
+        log.warning("LLM request failed after %d attempts: %s", self.max_retries + 1, problem)
+        raise GeneratorError(
+            "generator_unavailable", f"{problem} (after {self.max_retries + 1} attempts)"
+        )
+
+    @staticmethod
+    def _content(r: httpx.Response) -> str:
+        try:
+            choice = r.json()["choices"][0]
+            content = choice["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise GeneratorError(
+                "generator_invalid_output", "LLM server answer is not a chat completion"
+            ) from None
+        if choice.get("finish_reason") == "length":
+            # Truncated JSON would fail to parse anyway; say why.
+            raise GeneratorError("generator_invalid_output", "LLM output truncated at max_tokens")
+        if not isinstance(content, str):
+            raise GeneratorError("generator_invalid_output", "LLM answer has no text content")
+        return content
+
+    def describe(self) -> dict[str, Any]:
+        """The server and model for readiness; asks the server which model it serves."""
+        info: dict[str, Any] = {"server": self.base_url, "model": self.model, "reachable": False}
+        try:
+            r = self._client.get("/v1/models", timeout=3.0)
+            r.raise_for_status()
+            served = {m["id"]: m.get("root") for m in r.json().get("data", [])}
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            info["error"] = type(exc).__name__
+            return info
+        info["reachable"] = True
+        info["serves_model"] = self.model in served
+        info["weights"] = served.get(self.model)
+        return info
