@@ -36,6 +36,8 @@ class GeneratorChoice(StrEnum):
 
     extractive = "extractive"
     retrieval = "retrieval"
+    vllm = "vllm"  # the guarded LLM generator (needs `make vllm`)
+    unguarded = "unguarded"  # ChatCAD-style baseline on the same server, no guard
 
 
 class LabelsFrom(StrEnum):
@@ -106,11 +108,30 @@ def run_eval(
         drafter = RetrievalBaseline(train, labeler)
         config.update(kb_version=None, model=None, prompt_version=None)
     else:
-        svc = build_services(get_settings())
+        settings = get_settings()
+        if generator is GeneratorChoice.vllm:
+            settings = settings.model_copy(update={"generator": "vllm"})
+        svc = build_services(settings)
         if not svc.kb.ready:
             raise fail(f"no knowledge base: {svc.kb.last_error}", code=1)
-        drafter = GuardedDrafter(svc.pipeline, generator.value)
-        config.update(kb_version=svc.kb.get().version, model=None, prompt_version=None)
+        kb = svc.kb.get()
+        if generator is GeneratorChoice.unguarded:
+            from rag.evaluation.unguarded import PROMPT_VERSION, UnguardedLLMDrafter
+
+            drafter = UnguardedLLMDrafter(
+                settings.vllm_url, settings.vllm_model, kb, svc.pipeline.retriever
+            )
+            config.update(
+                kb_version=kb.version, model=settings.vllm_model, prompt_version=PROMPT_VERSION
+            )
+        else:
+            gen = svc.pipeline.generator
+            drafter = GuardedDrafter(svc.pipeline, generator.value)
+            config.update(
+                kb_version=kb.version,
+                model=getattr(gen, "model", None),
+                prompt_version=getattr(gen, "prompt_version", None),
+            )
     try:
         results = run(cases, drafter, labeler, out, config)
     except RunConflict as exc:
