@@ -58,11 +58,11 @@ def collect(services: Services, data: Path, split: str) -> list[dict[str, object
             rows.append({"score": None, "loss": None, "why": "abstained"})
             continue
         said = p.labeler.label_report(result.report.text())  # type: ignore[attr-defined]
-        # A draft with only hedged ("possible X") statements cannot contradict: score 1.
+        # No probability behind what it states (e.g. a derived finding): least confident.
         score = stated_confidence(labels)
         rows.append(
             {
-                "score": 1.0 if score is None else score,
+                "score": 0.0 if score is None else score,
                 "loss": draft_loss(said, t),
                 "why": "drafted",
             }

@@ -55,3 +55,24 @@ def test_findings_in_the_band_abstain_with_a_suggestion() -> None:
     assert low_confidence_reasons(_labels(0.55, "uncertain"), min_confidence=0.3) == []
     assert report_confidence(_labels(0.55)) == pytest.approx(0.1)
     assert report_confidence(LabelSet.from_states({"edema": "absent"})) is None
+
+
+def test_draft_loss_counts_certain_statements_only() -> None:
+    from rag.evaluation.guard_calibration import draft_loss
+
+    truth = {Finding.pleural_effusion: True, Finding.edema: False}
+    assert draft_loss({Finding.pleural_effusion: State.absent}, truth) == 1
+    assert draft_loss({Finding.edema: State.present}, truth) == 1
+    assert draft_loss({Finding.edema: State.uncertain, Finding.fracture: State.present}, truth) == 0
+
+
+def test_image_path_abstains_unless_certified() -> None:
+    from rag.imaging_pipeline import uncertified
+
+    labels = _labels(0.97)
+    assert uncertified(None, labels) is None  # no calibration file: default rule only
+    no = {"certified": False, "alpha": 0.05, "risk_without_threshold": 0.61, "threshold": None}
+    assert uncertified(no, labels).code == "risk_not_certified"
+    yes = {"certified": True, "alpha": 0.05, "risk_without_threshold": 0.2, "threshold": 0.9}
+    assert uncertified(yes, labels) is None  # confidence 0.94 clears 0.9
+    assert uncertified(yes, _labels(0.9)).code == "low_image_confidence"  # 0.8 < 0.9
