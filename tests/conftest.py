@@ -11,8 +11,6 @@ from rag.kb.build import build_version
 from rag.kb.store import load_version
 from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
-from rag.security.audit import AuditLog
-from rag.security.keys import KeyStore
 from rag.services import KBHolder, Services
 from rag.stages.decide import DecisionPolicy
 from rag.stages.generate import ExtractiveGenerator
@@ -31,9 +29,7 @@ def fake_embedder() -> HashEmbedder:
 @pytest.fixture
 def tiny_settings(tmp_path: Path) -> Settings:
     """Settings rooted in a temporary folder."""
-    return Settings(
-        home=tmp_path / "home", embedder="hash", min_support_score=-1.0, auth="disabled"
-    )
+    return tiny_settings_at(tmp_path / "home")
 
 
 @pytest.fixture
@@ -43,56 +39,39 @@ def tiny_kb_root(tiny_settings: Settings, fake_embedder: HashEmbedder) -> Path:
     return tiny_settings.kb_root
 
 
+def tiny_settings_at(home: Path) -> Settings:
+    """Settings for the tiny KB: fake embedder, no support floor, auth off on loopback."""
+    return Settings(home=home, embedder="hash", min_support_score=-1.0, auth="disabled")
+
+
+def services_over(settings: Settings, embedder: HashEmbedder) -> Services:
+    """Services over the KB published under settings, with the extractive generator."""
+    holder = KBHolder(settings, embedder.id)
+    holder.reload()
+    pipeline = ReportPipeline(
+        holder.get,
+        embedder,
+        ExtractiveGenerator(),
+        RuleLabeler(),
+        DecisionPolicy(min_support_score=-1.0),
+        retrieval_k=64,
+    )
+    return Services(settings=settings, embedder=embedder, kb=holder, pipeline=pipeline)
+
+
 @pytest.fixture
 def tiny_services(
     tiny_settings: Settings, tiny_kb_root: Path, fake_embedder: HashEmbedder
 ) -> Services:
     """Services over the tiny KB with the fake embedder and the extractive generator."""
-    holder = KBHolder(tiny_settings, fake_embedder.id)
-    holder.reload()
-    pipeline = ReportPipeline(
-        holder.get,
-        fake_embedder,
-        ExtractiveGenerator(),
-        RuleLabeler(),
-        DecisionPolicy(min_support_score=-1.0),
-        retrieval_k=64,
-    )
-    return Services(
-        settings=tiny_settings,
-        embedder=fake_embedder,
-        kb=holder,
-        pipeline=pipeline,
-        keys=KeyStore(tiny_settings.keys_file),
-        audit=AuditLog(tiny_settings.audit_file),
-    )
+    return services_over(tiny_settings, fake_embedder)
 
 
 def build_tiny_services(root: Path) -> Services:
     """Tiny services in a folder (for module-scoped fixtures)."""
-    settings = Settings(
-        home=root / "home", embedder="hash", min_support_score=-1.0, auth="disabled"
-    )
-    emb = HashEmbedder()
+    settings, emb = tiny_settings_at(root / "home"), HashEmbedder()
     build_version(settings.kb_root, list(TINY_CORPUS), emb, {"test": "x"})
-    holder = KBHolder(settings, emb.id)
-    holder.reload()
-    pipeline = ReportPipeline(
-        holder.get,
-        emb,
-        ExtractiveGenerator(),
-        RuleLabeler(),
-        DecisionPolicy(min_support_score=-1.0),
-        retrieval_k=64,
-    )
-    return Services(
-        settings=settings,
-        embedder=emb,
-        kb=holder,
-        pipeline=pipeline,
-        keys=KeyStore(settings.keys_file),
-        audit=AuditLog(settings.audit_file),
-    )
+    return services_over(settings, emb)
 
 
 @pytest.fixture

@@ -27,8 +27,18 @@ async def unhandled_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=500, content={"message": "internal error"})
 
 
+async def kb_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """No verified knowledge base to draft from: 503, retry later."""
+    return JSONResponse(
+        status_code=503, content={"detail": {"message": str(exc)}}, headers={"Retry-After": "30"}
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on an app."""
+    from rag.kb.store import KBError
+
+    app.add_exception_handler(KBError, kb_unavailable)
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unhandled_error)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
-from rag.cli.common import fail, read_json_arg
+from rag.cli.common import emit_report, fail, read_json_arg
 from rag.config import get_settings
 
 
@@ -52,14 +51,7 @@ def draft(
     except KBError as exc:
         raise fail(str(exc), code=1) from None
     resp = ReportResponse.of(result)
-    if as_json:
-        typer.echo(resp.model_dump_json(indent=2))
-    elif resp.report is not None:
-        typer.echo(resp.report.text)
-    else:
-        reasons = resp.abstention.reasons if resp.abstention else ()
-        typer.echo("ABSTAINED: " + "; ".join(r.message for r in reasons))
-    sys.exit(0 if resp.status == "drafted" else 3)
+    emit_report(resp, as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import typer
-
-from rag.cli.common import fail
+from rag.cli.common import emit_report, fail
 from rag.config import get_settings
 
 
@@ -41,11 +38,4 @@ def draft_images(
     except (KBError, EncoderLoadError) as exc:
         raise fail(str(exc), code=1) from None
     resp = ImageReportResponse.of_images(result, encoding)
-    if as_json:
-        typer.echo(resp.model_dump_json(indent=2))
-    elif resp.report is not None:
-        typer.echo(resp.report.text)
-    else:
-        reasons = resp.abstention.reasons if resp.abstention else ()
-        typer.echo("ABSTAINED: " + "; ".join(r.message for r in reasons))
-    sys.exit(0 if resp.status == "drafted" else 3)
+    emit_report(resp, as_json)

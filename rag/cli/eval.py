@@ -11,24 +11,12 @@ import typer
 
 from rag.cli.common import fail
 from rag.config import get_settings
+from rag.evaluation.metrics import HEADLINE as GATED
+from rag.evaluation.metrics import LOWER_IS_BETTER
 
 app = typer.Typer(
     help="Offline evaluation runs, comparisons and release gates.", no_args_is_help=True
 )
-
-# Higher is better unless listed in LOWER_IS_BETTER.
-GATED = (
-    "coverage",
-    "hallucinated_finding_rate",
-    "contradiction_rate",
-    "unsupported_sentence_rate",
-    "chexpert_f1_micro",
-    "chexpert_f1_macro",
-    "chexpert_f1_micro_5",
-    "bleu4",
-    "rouge_l",
-)
-LOWER_IS_BETTER = {"hallucinated_finding_rate", "contradiction_rate", "unsupported_sentence_rate"}
 
 
 class GeneratorChoice(StrEnum):

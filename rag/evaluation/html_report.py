@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.domain import Finding
+from rag.evaluation import metrics as m
 
 STATES = ("present", "uncertain", "absent", "not mentioned")
 
@@ -111,20 +112,7 @@ def write(
     plot_coverage_risk(curves, out_dir / "coverage_risk.png")  # type: ignore[arg-type]
     plot_f1_bars(results["chexpert_f1_per_finding"], out_dir / "f1_per_finding.png")  # type: ignore[arg-type]
     plot_confusion(label_confusion(records), out_dir / "label_confusion.png")
-    keys = [
-        "n_cases",
-        "n_drafted",
-        "n_abstained",
-        "coverage",
-        "hallucinated_finding_rate",
-        "contradiction_rate",
-        "unsupported_sentence_rate",
-        "chexpert_f1_micro",
-        "chexpert_f1_macro",
-        "chexpert_f1_micro_5",
-        "bleu4",
-        "rouge_l",
-    ]
+    keys = ["n_cases", "n_drafted", "n_abstained", *m.HEADLINE]
     rows = "".join(f"<tr><td>{k}</td><td>{_fmt(results.get(k))}</td></tr>" for k in keys)
     sel = json.dumps(results.get("selective_risk_at_coverage"))
     worst = "".join(

@@ -18,6 +18,21 @@ from collections.abc import Sequence
 from rag.domain import COMMON_FIVE, Finding, State
 
 Labels = dict[Finding, State]
+# The headline metrics of results.json; all higher-is-better except LOWER_IS_BETTER.
+HEADLINE = (
+    "coverage",
+    "hallucinated_finding_rate",
+    "contradiction_rate",
+    "unsupported_sentence_rate",
+    "chexpert_f1_micro",
+    "chexpert_f1_macro",
+    "chexpert_f1_micro_5",
+    "bleu4",
+    "rouge_l",
+)
+LOWER_IS_BETTER = frozenset(
+    {"hallucinated_finding_rate", "contradiction_rate", "unsupported_sentence_rate"}
+)
 _SKIP = (Finding.no_finding,)
 
 

@@ -17,7 +17,6 @@ from rag.api.image_schemas import ImageReportResponse
 from rag.api.schemas import MAX_TEXT
 from rag.domain import DecodedImage
 from rag.imaging_pipeline import draft_from_images
-from rag.kb.store import KBError
 from rag.stages.encode import label_set
 
 PATH = "/v1/reports/images"
@@ -76,10 +75,6 @@ async def create_report_from_images(
         )
     except EncoderLoadError as exc:
         raise HTTPException(status_code=503, detail={"message": str(exc)}) from None
-    except KBError as exc:
-        raise HTTPException(
-            status_code=503, detail={"message": str(exc)}, headers={"Retry-After": "30"}
-        ) from None
     ms = (time.perf_counter() - t0) * 1000
     key_id = getattr(request.state, "key_id", "unknown")
     record = draft_record(key_id, inputs, label_set(encoding), result, ms)

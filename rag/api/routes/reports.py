@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from rag.api.audit_records import draft_record, log
 from rag.api.deps import ServicesDep
 from rag.api.schemas import ReportCreate, ReportResponse, validation_message
-from rag.kb.store import KBError
 
 router = APIRouter(tags=["reports"])
 
@@ -26,12 +25,8 @@ async def create_report(body: ReportCreate, svc: ServicesDep, request: Request) 
         raise HTTPException(
             status_code=422, detail={"field": "labels", "message": validation_message(exc)}
         ) from None
-    try:
-        result = await run_in_threadpool(svc.pipeline.draft, draft_request)
-    except KBError as exc:
-        raise HTTPException(
-            status_code=503, detail={"message": str(exc)}, headers={"Retry-After": "30"}
-        ) from None
+    # A missing knowledge base (KBError) becomes a 503 in rag.api.errors.
+    result = await run_in_threadpool(svc.pipeline.draft, draft_request)
     ms = (time.perf_counter() - t0) * 1000
     key_id = getattr(request.state, "key_id", "unknown")
     entry = svc.audit.append(
