@@ -23,15 +23,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_drafts_over_http(real_settings, real_kb) -> None:
-    port = _free_port()
-    key = KeyStore(real_settings.keys_file).create(f"it-{port}", ["draft"])
-    auth = {"Authorization": f"Bearer {key}"}
+def _serve(settings, port: int, **extra_env: str) -> subprocess.Popen:
+    """Start `radrag serve` on a loopback port and wait until it is ready."""
     env = {
         **os.environ,
-        "RADRAG_HOME": str(real_settings.home),
-        "RADRAG_ASSETS": str(real_settings.assets_dir),
+        "RADRAG_HOME": str(settings.home),
+        "RADRAG_ASSETS": str(settings.assets_dir),
         "HF_HUB_OFFLINE": "1",
+        **extra_env,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
@@ -39,19 +38,27 @@ def test_serve_drafts_over_http(real_settings, real_kb) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            pytest.fail(proc.stdout.read().decode()[-2000:])
+        time.sleep(0.5)
+    proc.kill()
+    pytest.fail("server did not become ready in 180 s")
+
+
+def test_serve_drafts_over_http(real_settings, real_kb) -> None:
+    port = _free_port()
+    key = KeyStore(real_settings.keys_file).create(f"it-{port}", ["draft"])
+    auth = {"Authorization": f"Bearer {key}"}
+    proc = _serve(real_settings, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
-            time.sleep(0.5)
-        else:
-            pytest.fail("server did not become ready in 120 s")
         assert httpx.post(f"{base}/v1/reports", json={}, timeout=30).status_code == 401
         r = httpx.post(
             f"{base}/v1/reports",
@@ -79,27 +86,8 @@ def test_sigterm_lets_in_flight_requests_finish(real_settings, real_kb) -> None:
     import concurrent.futures
 
     port = _free_port()
-    env = {
-        **os.environ,
-        "RADRAG_HOME": str(real_settings.home),
-        "RADRAG_AUTH": "disabled",
-        "RADRAG_ASSETS": str(real_settings.assets_dir),
-        "HF_HUB_OFFLINE": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _serve(real_settings, port, RADRAG_AUTH="disabled")
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.5)
     body = {"labels": {"cardiomegaly": "present", "edema": "uncertain", "pneumothorax": "absent"}}
 
     def post(_: int) -> int | str:
