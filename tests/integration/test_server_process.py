@@ -84,21 +84,27 @@ def test_serve_drafts_over_http(real_settings, real_kb) -> None:
 
 def test_sigterm_lets_in_flight_requests_finish(real_settings, real_kb) -> None:
     import concurrent.futures
+    import threading
 
     port = _free_port()
     proc = _serve(real_settings, port, RADRAG_AUTH="disabled")
     base = f"http://127.0.0.1:{port}"
     body = {"labels": {"cardiomegaly": "present", "edema": "uncertain", "pneumothorax": "absent"}}
 
+    first = threading.Event()
+
     def post(_: int) -> int | str:
         try:
-            return httpx.post(f"{base}/v1/reports", json=body, timeout=60).status_code
+            code = httpx.post(f"{base}/v1/reports", json=body, timeout=60).status_code
+            first.set()
+            return code
         except httpx.TransportError as exc:  # refused after shutdown began: not an answer
             return type(exc).__name__
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         futures = [pool.submit(post, i) for i in range(64)]
-        time.sleep(0.3)
+        # Signal only once requests are flowing, so some are surely in flight.
+        assert first.wait(timeout=120), "no request was answered before the signal"
         proc.send_signal(signal.SIGTERM)
         outcomes = [f.result() for f in futures]
     # uvicorn re-raises the captured SIGTERM after its graceful shutdown: -15 or 0.
@@ -106,6 +112,7 @@ def test_sigterm_lets_in_flight_requests_finish(real_settings, real_kb) -> None:
     answered = [o for o in outcomes if isinstance(o, int)]
     # Every request that got an answer got a complete 200; none was cut to a 5xx.
     assert answered and all(o == 200 for o in answered), outcomes
-    assert all(
-        o in ("ConnectError", "RemoteProtocolError") for o in outcomes if not isinstance(o, int)
-    ), outcomes
+    # The rest were refused: connections still in the listen backlog when the socket
+    # closed are reset (ConnectError / ReadError / RemoteProtocolError on the client).
+    refused = {"ConnectError", "ReadError", "RemoteProtocolError"}
+    assert all(o in refused for o in outcomes if not isinstance(o, int)), outcomes
