@@ -78,3 +78,14 @@ def build_tiny_services(root: Path) -> Services:
 def tiny_kb(tiny_kb_root: Path, fake_embedder: HashEmbedder):
     """The loaded tiny knowledge base."""
     return load_version(tiny_kb_root, embedder_id=fake_embedder.id)
+
+
+@pytest.fixture
+def client(tiny_services: Services):
+    """An HTTP client of the app over the tiny services (lifespan run)."""
+    from fastapi.testclient import TestClient
+
+    from rag.api.app import create_app
+
+    with TestClient(create_app(services=tiny_services)) as c:
+        yield c

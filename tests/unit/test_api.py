@@ -17,12 +17,6 @@ from rag.services import KBHolder, Services
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def client(tiny_services: Services):
-    with TestClient(create_app(services=tiny_services)) as c:
-        yield c
-
-
 def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")

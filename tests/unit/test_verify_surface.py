@@ -11,20 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.adapters.iu_xray import IUReport
-from rag.api.app import create_app
 from rag.domain import Finding
 from rag.evaluation.challenge import load_handwritten, run
 from rag.evaluation.mesh import mesh_findings
 from rag.labeler import RuleLabeler
-from rag.services import Services
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def client(tiny_services: Services):
-    with TestClient(create_app(services=tiny_services)) as c:
-        yield c
 
 
 def test_verify_endpoint(client: TestClient) -> None:
