@@ -63,6 +63,9 @@ def run_eval(
     labels_from: Annotated[LabelsFrom, typer.Option(help="label source")] = LabelsFrom.reference,
     generator: Annotated[GeneratorChoice, typer.Option()] = GeneratorChoice.extractive,
     limit: Annotated[int | None, typer.Option(help="first N cases only")] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="cases drafted at once (LLM batching)")
+    ] = 1,
 ) -> None:
     """Draft every case, score it and write results.json, cases.jsonl and report.html."""
     from rag import __version__
@@ -121,7 +124,7 @@ def run_eval(
                 prompt_version=getattr(gen, "prompt_version", None),
             )
     try:
-        results = run(cases, drafter, labeler, out, config)
+        results = run(cases, drafter, labeler, out, config, concurrency=concurrency)
     except RunConflict as exc:
         raise fail(str(exc)) from None
     records = [json.loads(x) for x in (out / "cases.jsonl").read_text().splitlines() if x]

@@ -125,8 +125,16 @@ def run(
     out_dir: Path,
     config: dict[str, object],
     progress: bool = True,
+    concurrency: int = 1,
 ) -> dict[str, object]:
-    """Draft and score every case (resuming if possible) and write the outputs."""
+    """Draft and score every case (resuming if possible) and write the outputs.
+
+    With `concurrency` > 1 cases are drafted from that many threads, so an LLM server
+    sees concurrent requests and can batch them; lines are appended as cases finish and
+    the results are assembled in case order, so the outcome does not depend on it.
+    """
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from tqdm import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -149,18 +157,24 @@ def run(
                 continue  # a line cut by an interruption is redone
             done[rec["case_id"]] = rec
     todo = [c for c in cases if c.id not in done]
-    with cases_path.open("a") as fh:
-        for case in tqdm(
-            todo,
-            desc=f"eval {drafter.name}",
-            disable=not progress,
-            initial=len(cases) - len(todo),
-            total=len(cases),
-        ):
-            rec = {"config_hash": chash, **score_case(case, drafter.draft(case), labeler)}
+
+    def one(case: EvalCase) -> dict[str, object]:
+        return {"config_hash": chash, **score_case(case, drafter.draft(case), labeler)}
+
+    bar = tqdm(
+        desc=f"eval {drafter.name}",
+        disable=not progress,
+        initial=len(cases) - len(todo),
+        total=len(cases),
+    )
+    with cases_path.open("a") as fh, ThreadPoolExecutor(max(1, concurrency)) as pool:
+        for fut in as_completed([pool.submit(one, c) for c in todo]):
+            rec = fut.result()
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
-            done[case.id] = rec
+            done[str(rec["case_id"])] = rec
+            bar.update()
+    bar.close()
     records = [done[c.id] for c in cases]
     results = {"config_hash": chash, **config, **aggregate(records)}
     (out_dir / "results.json").write_text(json.dumps(results, indent=2))

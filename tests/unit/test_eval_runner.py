@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,29 @@ def test_compare_gate(tmp_path: Path) -> None:
     bad = subprocess.run([*cmd, str(a), str(worse)], capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and "contradiction_rate" in bad.stderr
     assert "REGRESSION" in bad.stdout
+
+
+class BarrierDrafter(CountingDrafter):
+    """Every call waits until `parties` calls are in flight: passes only if run concurrently."""
+
+    def __init__(self, inner: GuardedDrafter, parties: int) -> None:
+        super().__init__(inner)
+        self.barrier = threading.Barrier(parties, timeout=10)
+
+    def draft(self, case: EvalCase) -> Outcome:
+        self.barrier.wait()
+        return super().draft(case)
+
+
+def test_concurrent_run_matches_sequential(tiny_services: Services, tmp_path: Path) -> None:
+    cfg = {"generator": "extractive", "kb_version": "v1"}
+    seq = GuardedDrafter(tiny_services.pipeline, "extractive")
+    a = run(CASES, seq, RuleLabeler(), tmp_path / "a", cfg, progress=False)
+    par = BarrierDrafter(GuardedDrafter(tiny_services.pipeline, "extractive"), len(CASES))
+    b = run(CASES, par, RuleLabeler(), tmp_path / "b", cfg, progress=False, concurrency=3)
+    assert par.calls == 3
+    assert a == b  # same config hash, same metrics: the thread count changes nothing
+    ids = {
+        json.loads(x)["case_id"] for x in (tmp_path / "b" / "cases.jsonl").read_text().splitlines()
+    }
+    assert ids == {"c1", "c2", "c3"}
