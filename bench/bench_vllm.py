@@ -71,7 +71,8 @@ def main() -> None:
     )
     ap.add_argument("--max-findings", type=int, default=14, help="assessed findings per study")
     args = ap.parse_args()
-    settings = get_settings().model_copy(update={"generator": "vllm"})
+    # Auth off (the server below listens on loopback only): the bench measures drafting.
+    settings = get_settings().model_copy(update={"generator": "vllm", "auth": "disabled"})
     svc = build_services(settings)
     gen = svc.pipeline.generator
     rng = random.Random(11)
@@ -139,6 +140,10 @@ def main() -> None:
     for c, n in zip(args.levels, args.per_level, strict=True):
         d = run_level(direct, bodies[:n], c, settings.vllm_url)
         s = run_level(via_service, labels[:n], c, settings.vllm_url)
+        if d["ok"] < n or s["ok"] < n:
+            # A ratio over failed requests measures nothing: say so and stop.
+            server.should_exit = True
+            raise SystemExit(f"concurrency {c}: requests failed: {sorted(statuses.items())}")
         out[f"concurrency_{c}"] = {
             "direct": d,
             "service": s,

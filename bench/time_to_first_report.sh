@@ -12,7 +12,9 @@ RADRAG_PORT=$PORT setsid make run >"$LOG" 2>&1 &
 group=$!
 trap 'kill -- -$group 2>/dev/null || true; scripts/vllm.sh stop >/dev/null' EXIT
 body='{"labels": {"cardiomegaly": "present", "pleural_effusion": "absent"}}'
-until status=$(curl -sf -H 'content-type: application/json' -d "$body" \
+KEYFILE=${RADRAG_HOME:-.radrag}/dev_api_key  # written by `make run` (radrag keys ensure-dev)
+until [[ -s $KEYFILE ]] && status=$(curl -sf -H 'content-type: application/json' \
+    -H "Authorization: Bearer $(cat "$KEYFILE")" -d "$body" \
     "http://127.0.0.1:$PORT/v1/reports" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' 2>/dev/null); do
   kill -0 "$group" 2>/dev/null || { echo "make run exited; see $LOG"; exit 1; }
   sleep 1

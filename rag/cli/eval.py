@@ -161,3 +161,28 @@ def compare(
         typer.echo(f"{k:28s} {va:8.4f} -> {vb:8.4f}  {delta:+.4f}{'  REGRESSION' if worse else ''}")
     if regressions:
         raise fail(f"regressed beyond {tolerance}: {', '.join(regressions)}", code=1)
+
+
+@app.command("table")
+def table(
+    runs: Annotated[list[Path], typer.Argument(help="results folders, one row each")],
+) -> None:
+    """Print the headline metrics of several runs as one Markdown table."""
+    cols = ("n_cases", *GATED)
+    typer.echo("| run | " + " | ".join(cols) + " |")
+    typer.echo("|---" * (len(cols) + 1) + "|")
+    for folder in runs:
+        try:
+            res = json.loads((folder / "results.json").read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise fail(f"cannot read {folder}/results.json: {exc}") from None
+        cells = [_cell(res.get(k)) for k in cols]
+        typer.echo(f"| {res.get('generator', folder.name)} | " + " | ".join(cells) + " |")
+
+
+def _cell(v: object) -> str:
+    if isinstance(v, bool) or v is None:
+        return "–" if v is None else str(v)
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)

@@ -108,3 +108,18 @@ def test_concurrent_run_matches_sequential(tiny_services: Services, tmp_path: Pa
         json.loads(x)["case_id"] for x in (tmp_path / "b" / "cases.jsonl").read_text().splitlines()
     }
     assert ids == {"c1", "c2", "c3"}
+
+
+def test_table_prints_one_row_per_run(tmp_path: Path) -> None:
+    a = _results(tmp_path / "a", generator="extractive", n_cases=3, contradiction_rate=0.0)
+    b = _results(tmp_path / "b", generator="unguarded", n_cases=3, contradiction_rate=0.5)
+    cmd = [sys.executable, "-m", "rag.cli", "eval", "table", str(a), str(b)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()
+    head = [c.strip() for c in out[0].strip("|").split("|")]
+    rows = {r.split("|")[1].strip(): [c.strip() for c in r.strip("|").split("|")] for r in out[2:]}
+    assert head[:2] == ["run", "n_cases"] and set(rows) == {"extractive", "unguarded"}
+    col = head.index("contradiction_rate")
+    assert rows["unguarded"][col] == "0.500" and rows["extractive"][col] == "0.000"
+    assert rows["unguarded"][head.index("bleu4")] == "–"  # missing metric, not 0
+    missing = subprocess.run([*cmd[:-2], str(tmp_path / "nope")], capture_output=True, text=True)
+    assert missing.returncode == 2 and "results.json" in missing.stderr
