@@ -261,6 +261,18 @@ POST_UNCERTAINTY = re.compile(
     r"versus|vs\.?|or\s+\w+\s*\?|\?)",
     re.IGNORECASE,
 )
+# "Pneumothorax: absent", "**Effusion** - possible": a finding as a key with its state as
+# the value (LLM drafts and templated reports write this). Read before the colon ends the
+# scope. The value words must be the whole value, so "Heart: enlarged" and "effusion - no
+# change" are left to the other rules.
+KEY_VALUE = re.compile(
+    r"^\W{0,4}?\s*[:\u2013-]\s*\W{0,4}?\s*(?:"
+    r"(?P<absent>absent|none|no|negative|not (?:seen|present|identified))|"
+    r"(?P<uncertain>possible|probable|uncertain|indeterminate|equivocal|suspected|"
+    r"cannot be excluded|not excluded)|"
+    r"(?P<present>present|yes|positive))\b(?!\s+\w)",  # the whole value: not "no change"
+    re.IGNORECASE,
+)
 # Words that end a trigger's scope: a new clause begins.
 TERMINATORS = re.compile(
     r"\b(?:but|however|although|though|except|which|whereas|while|yet|aside from|apart from|"

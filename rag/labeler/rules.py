@@ -41,7 +41,7 @@ def _window_words(text: str) -> int:
 class RuleLabeler:
     """Labels a sentence or a report with CheXpert finding states."""
 
-    name = "radrag-rules-v1"
+    name = "radrag-rules-v2"  # v2: "Finding: absent" key-value statements
 
     def label(self, sentence: str) -> dict[Finding, State]:
         """Finding states asserted by one sentence; unmentioned findings are left out."""
@@ -135,6 +135,9 @@ def _context_state(text: str, start: int, end: int) -> State:
     """Apply negation and uncertainty triggers around a mention (uncertainty wins)."""
     clause = _clause_before(text, start)
     after = text[end : end + lx.POST_SCOPE_CHARS]
+    kv = lx.KEY_VALUE.match(after)
+    if kv is not None:
+        return State(kv.lastgroup)
     after = lx.TERMINATORS.split(after, maxsplit=1)[0]
     unc = _trigger_in_scope(lx.PRE_UNCERTAINTY, clause)
     neg = _trigger_in_scope(lx.PRE_NEGATION, clause)

@@ -33,6 +33,13 @@ CASES: list[tuple[str, dict[Finding, State]]] = [
     ),
     ("Lungs are free of focal airspace disease.", {F.lung_opacity: A}),
     ("Pneumothorax is not seen.", {F.pneumothorax: A}),
+    # Key-value statements, as LLMs and templated reports write them.
+    ("- **Pneumothorax:** Absent", {F.pneumothorax: A}),
+    ("Pleural Effusion - **Absent**", {F.pleural_effusion: A}),
+    ("Cardiomegaly: no.", {F.cardiomegaly: A}),
+    ("Lung Opacity: Present", {F.lung_opacity: P}),
+    ("Edema: possible.", {F.edema: U}),
+    ("Pleural effusion - no change from prior.", {F.pleural_effusion: P}),
     ("Effusions have resolved.", {F.pleural_effusion: A}),
     ("Cannot exclude pneumonia.", {F.pneumonia: U}),
     ("Pneumonia cannot be excluded.", {F.pneumonia: U}),
