@@ -138,6 +138,29 @@ def run_eval(
     )
 
 
+@app.command("rescore")
+def rescore_run(
+    src: Annotated[Path, typer.Argument(help="results folder of a finished run")],
+    out: Annotated[Path, typer.Option(help="output folder for the rescored run")],
+) -> None:
+    """Score a run's stored drafts again with the current labeler (no drafting)."""
+    from rag.evaluation import html_report
+    from rag.evaluation.runner import RunConflict, rescore
+    from rag.labeler import RuleLabeler
+
+    if not (src / "config.json").is_file() or not (src / "cases.jsonl").is_file():
+        raise fail(f"SRC: {src} holds no run (config.json and cases.jsonl)")
+    if out.resolve() == src.resolve():
+        raise fail("--out: must differ from SRC; the original run is kept as it is")
+    try:
+        results = rescore(src, out, RuleLabeler())
+    except RunConflict as exc:
+        raise fail(str(exc)) from None
+    records = [json.loads(x) for x in (out / "cases.jsonl").read_text().splitlines() if x]
+    html_report.write(out, results, records)
+    typer.echo(json.dumps({k: results[k] for k in GATED} | {"n_cases": results["n_cases"]}))
+
+
 @app.command("compare")
 def compare(
     baseline: Annotated[Path, typer.Argument(help="results folder of the baseline run")],

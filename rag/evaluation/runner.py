@@ -185,3 +185,50 @@ def label_set_from_reference(labels: dict[Finding, State]) -> LabelSet | None:
     """The oracle label set: what the reference states, without the derived no_finding."""
     kept = {f: s for f, s in labels.items() if f is not Finding.no_finding}
     return LabelSet.from_states(kept) if kept else None
+
+
+class _Replay:
+    """A drafter that returns the outcomes a finished run stored."""
+
+    def __init__(self, name: str, outcomes: dict[str, Outcome]) -> None:
+        self.name, self._outcomes = name, outcomes
+
+    def draft(self, case: EvalCase) -> Outcome:
+        return self._outcomes[case.id]
+
+
+def rescore(src: Path, dst: Path, labeler: Labeler, progress: bool = False) -> dict[str, object]:
+    """Score a finished run's stored drafts again with the current labeler and metrics.
+
+    Drafting is the slow part of an LLM run; when only the measuring changed (a labeler
+    fix), the drafts are replayed instead of regenerated. The inputs stay those the
+    drafter saw; the reference labels are recomputed. The new configuration names the
+    labeler and the run it came from, so it cannot pass for the original.
+    """
+    old = json.loads((src / "config.json").read_text())
+    config = {k: v for k, v in old.items() if k != "config_hash"}
+    config |= {"labeler": labeler.name, "rescored_from": old["config_hash"]}  # type: ignore[attr-defined]
+    cases, outcomes = [], {}
+    for line in (src / "cases.jsonl").read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by an interruption was never a finished case
+        inputs = r["inputs"]
+        case = EvalCase(
+            r["case_id"],
+            LabelSet.from_states(inputs["labels"]),
+            r["reference"],
+            inputs["indication"],
+            r.get("meta") or {},
+        )
+        drafted = r["status"] == "drafted"
+        outcomes[case.id] = Outcome(
+            r["status"],
+            [r["draft"]] if drafted else [],
+            r["abstention"],
+            r["score"],
+            r["pipeline_verdicts"],
+        )
+        cases.append(case)
+    return run(cases, _Replay(str(old["generator"]), outcomes), labeler, dst, config, progress)

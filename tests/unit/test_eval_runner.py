@@ -123,3 +123,28 @@ def test_table_prints_one_row_per_run(tmp_path: Path) -> None:
     assert rows["unguarded"][head.index("bleu4")] == "–"  # missing metric, not 0
     missing = subprocess.run([*cmd[:-2], str(tmp_path / "nope")], capture_output=True, text=True)
     assert missing.returncode == 2 and "results.json" in missing.stderr
+
+
+def test_rescore_replays_drafts_with_the_current_labeler(
+    tiny_services: Services, tmp_path: Path
+) -> None:
+    drafter = CountingDrafter(GuardedDrafter(tiny_services.pipeline, "extractive"))
+    cfg = {"generator": "extractive", "labeler": "old-labeler"}
+    src = tmp_path / "src"
+    first = run(CASES, drafter, RuleLabeler(), src, cfg, progress=False)
+    # Plant a draft the stored run never scored this way: rescoring must read it afresh.
+    lines = [json.loads(x) for x in (src / "cases.jsonl").read_text().splitlines()]
+    lines[0]["draft"] = "Pneumothorax: present. " + lines[0]["draft"]
+    (src / "cases.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    cmd = [sys.executable, "-m", "rag.cli", "eval", "rescore", str(src), "--out"]
+    done = subprocess.run([*cmd, str(tmp_path / "dst")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    again = json.loads((tmp_path / "dst" / "results.json").read_text())
+    assert drafter.calls == 3  # nothing was drafted again
+    assert again["rescored_from"] == first["config_hash"] != again["config_hash"]
+    assert again["labeler"] == RuleLabeler.name
+    assert (again["n_cases"], again["n_drafted"]) == (first["n_cases"], first["n_drafted"])
+    assert first["hallucinated_finding_rate"] == 0.0
+    assert again["hallucinated_finding_rate"] == pytest.approx(1 / 2)  # 1 of 2 drafted
+    same = subprocess.run([*cmd, str(src)], capture_output=True, text=True)
+    assert same.returncode == 2 and "--out" in same.stderr
