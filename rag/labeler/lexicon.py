@@ -270,7 +270,7 @@ KEY_VALUE = re.compile(
     r"(?P<absent>absent|none|no|negative|not (?:seen|present|identified))|"
     r"(?P<uncertain>possible|probable|uncertain|indeterminate|equivocal|suspected|"
     r"cannot be excluded|not excluded)|"
-    r"(?P<present>present|yes|positive))\b(?!\s+\w)",  # the whole value: not "no change"
+    r"(?P<present>present|yes|positive))\b(?!\s+[a-z])",  # whole value: not "no change"
     re.IGNORECASE,
 )
 # Words that end a trigger's scope: a new clause begins.

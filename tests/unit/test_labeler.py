@@ -40,6 +40,7 @@ CASES: list[tuple[str, dict[Finding, State]]] = [
     ("Lung Opacity: Present", {F.lung_opacity: P}),
     ("Edema: possible.", {F.edema: U}),
     ("Pleural effusion - no change from prior.", {F.pleural_effusion: P}),
+    ("1. **Cardiomegaly:** Absent 2. **Edema:** Absent", {F.cardiomegaly: A, F.edema: A}),
     ("Effusions have resolved.", {F.pleural_effusion: A}),
     ("Cannot exclude pneumonia.", {F.pneumonia: U}),
     ("Pneumonia cannot be excluded.", {F.pneumonia: U}),
