@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
 import re
+import warnings
 
 import numpy as np
 from pydicom import config as dicom_config
@@ -23,6 +25,11 @@ from rag.domain import DecodedImage
 
 # pydicom's validation warnings quote element values (names, institutions): never log them.
 dicom_config.settings.reading_validation_mode = dicom_config.IGNORE
+# Its other warnings and log records can quote values too: a corrupt file's "character set"
+# may be the patient's name ("Unknown encoding 'DOE^JANE'"). Uploads' problems reach the
+# caller as 4xx in this module's own words, so pydicom's stay out of the service's output
+# (its records stop at its own logger; its warnings are ignored, see _quiet_pydicom).
+logging.getLogger("pydicom").propagate = False
 
 # Projection radiography; CT, MR, US, NM and the rest are not chest X-rays.
 XRAY_MODALITIES = frozenset({"CR", "DX", "RG"})
@@ -45,7 +52,14 @@ def _code(ds, keyword: str) -> str:  # ds: pydicom.Dataset
     return value
 
 
+def _quiet_pydicom() -> None:
+    """Ignore pydicom's warnings; at every decode, since a catch_warnings() block that was
+    open when this module was imported (pytest opens one per test) drops filters on exit."""
+    warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
+
+
 def _header(data: bytes):  # -> pydicom.Dataset
+    _quiet_pydicom()
     try:
         return dcmread(io.BytesIO(data), stop_before_pixels=True)
     except (InvalidDicomError, EOFError, ValueError, KeyError, TypeError, OSError) as exc:
