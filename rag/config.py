@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=120.0, gt=0.0, le=3600.0)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
     llm_max_tokens: int = Field(default=768, ge=64, le=8192)
+    # Circuit breaker on the LLM server: this many consecutive failed requests (unreachable,
+    # timed out, HTTP 429/5xx after the retries) open it; drafts then abstain at once for
+    # the cool-down, after which one trial request decides whether it closes.
+    llm_breaker_failures: int = Field(default=5, ge=1, le=1000)
+    llm_breaker_cooldown_s: float = Field(default=15.0, gt=0.0, le=3600.0)
     prompt_version: str = Field(default="v1", description="prompts/draft_report/<version>.")
     # "keys": every /v1 call needs an API key with the right scope. "disabled" is for
     # loopback development only (refused with any other host).

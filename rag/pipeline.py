@@ -63,7 +63,10 @@ class ReportPipeline:
             # Never a silent fallback: the caller learns the generator failed and why.
             log.warning("generator failed: %s", exc.code)
             reason = AbstentionReason(
-                code=exc.code, message=exc.message, suggestion=_GENERATOR_SUGGESTION[exc.code]
+                code=exc.code,
+                message=exc.message,
+                suggestion=_GENERATOR_SUGGESTION[exc.code],
+                retry_after_s=exc.retry_after_s,
             )
             return ReportResult(
                 status="abstained",

@@ -78,8 +78,14 @@ class GeneratorError(RuntimeError):
     """The generator could not produce a draft; the pipeline turns this into an abstention."""
 
     def __init__(
-        self, code: Literal["generator_unavailable", "generator_invalid_output"], message: str
+        self,
+        code: Literal["generator_unavailable", "generator_invalid_output"],
+        message: str,
+        *,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # When retrying is known to be pointless before then (an open circuit breaker).
+        self.retry_after_s = retry_after_s

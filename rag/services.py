@@ -103,6 +103,7 @@ def build_generator(settings: Settings) -> Generator:
     """The configured generator: extractive (no LLM) or the vLLM server client."""
     if settings.generator == "vllm":
         # Imported here so the extractive mode never needs the HTTP client wiring.
+        from rag.adapters.circuit_breaker import CircuitBreaker
         from rag.adapters.vllm_generator import VLLMGenerator
 
         return VLLMGenerator(
@@ -112,6 +113,7 @@ def build_generator(settings: Settings) -> Generator:
             timeout_s=settings.llm_timeout_s,
             max_retries=settings.llm_max_retries,
             max_tokens=settings.llm_max_tokens,
+            breaker=CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s),
         )
     return ExtractiveGenerator()
 

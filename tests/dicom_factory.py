@@ -23,8 +23,9 @@ def make_dicom(
     frames: int = 1,
     body_part: str | None = "CHEST",
     rows_cols: tuple[int, int] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> bytes:
-    """A DICOM Part-10 byte string; 16-bit unless pixels are uint8."""
+    """A DICOM Part-10 byte string; 16-bit unless pixels are uint8; `tags` by keyword."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = DX_SOP_CLASS
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -58,6 +59,8 @@ def make_dicom(
         ds.RescaleIntercept = intercept or 0.0
     if window is not None:
         ds.WindowCenter, ds.WindowWidth = window
+    for keyword, value in (tags or {}).items():
+        setattr(ds, keyword, value)
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()

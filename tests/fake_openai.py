@@ -89,6 +89,8 @@ class FakeOpenAI:
         answer = answer_schema(body["structured_outputs"]["json"])
         if self.edit is not None:
             answer = self.edit(answer)
+        if self.mode == "schema_violation":
+            del answer["impression"]  # valid JSON that a constrained decoder could not emit
         content = json.dumps(answer)
         finish = "stop"
         if self.mode == "invalid_json":

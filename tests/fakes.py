@@ -91,3 +91,17 @@ TINY_CORPUS = [
         "def-2", "Pleural effusion: fluid in the pleural space.", Finding.pleural_effusion
     ),
 ]
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test advances it."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds

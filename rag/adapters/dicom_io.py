@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
+import re
+import warnings
 
 import numpy as np
 from pydicom import config as dicom_config
@@ -22,14 +25,41 @@ from rag.domain import DecodedImage
 
 # pydicom's validation warnings quote element values (names, institutions): never log them.
 dicom_config.settings.reading_validation_mode = dicom_config.IGNORE
+# Its other warnings and log records can quote values too: a corrupt file's "character set"
+# may be the patient's name ("Unknown encoding 'DOE^JANE'"). Uploads' problems reach the
+# caller as 4xx in this module's own words, so pydicom's stay out of the service's output
+# (its records stop at its own logger; its warnings are ignored, see _quiet_pydicom).
+logging.getLogger("pydicom").propagate = False
 
 # Projection radiography; CT, MR, US, NM and the rest are not chest X-rays.
 XRAY_MODALITIES = frozenset({"CR", "DX", "RG"})
 CHEST_PARTS = frozenset({"", "CHEST", "THORAX", "LUNG", "PORT CHEST"})
 MONOCHROME = frozenset({"MONOCHROME1", "MONOCHROME2"})
+# The DICOM Code String and UID value grammars. Header values are quoted in error messages
+# and responses only when they fit: a corrupt length field makes pydicom read the elements
+# that follow (patient name and ID, institution, physician) into the value it is reading.
+_CODE_STRING = re.compile(r"[A-Z0-9 _]{0,16}")
+_UID = re.compile(r"[0-9.]{1,64}")
+
+
+def _code(ds, keyword: str) -> str:  # ds: pydicom.Dataset
+    """A Code String attribute (Modality, ViewPosition...), stripped and upper-cased."""
+    value = str(ds.get(keyword, "") or "").strip().upper()
+    if not _CODE_STRING.fullmatch(value):
+        raise ImageDecodeError(
+            400, f"the DICOM header is corrupt ({keyword} is not a valid code string)"
+        )
+    return value
+
+
+def _quiet_pydicom() -> None:
+    """Ignore pydicom's warnings; at every decode, since a catch_warnings() block that was
+    open when this module was imported (pytest opens one per test) drops filters on exit."""
+    warnings.filterwarnings("ignore", module=r"pydicom(\.|$)")
 
 
 def _header(data: bytes):  # -> pydicom.Dataset
+    _quiet_pydicom()
     try:
         return dcmread(io.BytesIO(data), stop_before_pixels=True)
     except (InvalidDicomError, EOFError, ValueError, KeyError, TypeError, OSError) as exc:
@@ -40,12 +70,12 @@ def _header(data: bytes):  # -> pydicom.Dataset
 
 def check_header(ds, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
     """Refuse what is not a single-frame chest radiograph, before any pixel is decoded."""
-    modality = str(ds.get("Modality", "") or "").upper()
+    modality = _code(ds, "Modality")
     if modality and modality not in XRAY_MODALITIES:
         raise ImageDecodeError(
             422, f"modality {modality} is not a radiograph (expected CR or DX chest X-ray)"
         )
-    part = str(ds.get("BodyPartExamined", "") or "").upper()
+    part = _code(ds, "BodyPartExamined")
     if part not in CHEST_PARTS:
         raise ImageDecodeError(422, f"body part {part} is not the chest")
     if "Rows" not in ds or "Columns" not in ds:
@@ -60,7 +90,7 @@ def check_header(ds, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         raise ImageDecodeError(
             413, f"image is {cols} x {rows} pixels; the limit is {max_pixels} pixels"
         )
-    photometric = str(ds.get("PhotometricInterpretation", "") or "").upper()
+    photometric = _code(ds, "PhotometricInterpretation")
     if photometric not in MONOCHROME:
         raise ImageDecodeError(
             422, f"photometric interpretation {photometric or 'missing'} is not a grayscale X-ray"
@@ -91,7 +121,9 @@ def decode_dicom(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedIm
         full = dcmread(io.BytesIO(data))
         arr = full.pixel_array
     except (NotImplementedError, RuntimeError) as exc:
-        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        syntax = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", ""))
+        if not _UID.fullmatch(syntax):
+            syntax = "unreadable"
         raise ImageDecodeError(
             415, f"cannot decode DICOM pixel data (transfer syntax {syntax}): {type(exc).__name__}"
         ) from None
@@ -107,8 +139,8 @@ def decode_dicom(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedIm
     arr = arr[::step, ::step]
     pixels = to_uint8(window(full, arr))
     del arr
-    if str(full.PhotometricInterpretation).upper() == "MONOCHROME1":
+    if _code(full, "PhotometricInterpretation") == "MONOCHROME1":
         # MONOCHROME1 stores air as bright; the encoder expects air dark.
         pixels = 255 - pixels
-    view = str(full.get("ViewPosition", "") or "").strip().upper() or None
+    view = _code(full, "ViewPosition") or None
     return DecodedImage(pixels=shrink(pixels), source="dicom", view_position=view)

@@ -4,6 +4,9 @@ vLLM runs as its own process (as in production); this adapter only speaks HTTP t
 One pooled httpx client is shared by all request threads, so concurrent reports become
 concurrent HTTP requests that vLLM batches. The JSON schema travels as vLLM structured
 outputs; failures become GeneratorError (an explicit abstention), never unverified text.
+A circuit breaker stops requests to a server that keeps failing (unreachable, timed out,
+HTTP 5xx) and lets one trial through after a cool-down, so a dead server is not hammered
+and the service recovers by itself when it comes back.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from rag.adapters.circuit_breaker import BreakerOpen, CircuitBreaker
 from rag.domain import DraftSentence, Evidence, Finding, LabelSet
 from rag.ports import GeneratorError
 from rag.prompts import PromptTemplate, render_draft_messages
@@ -23,6 +27,10 @@ log = logging.getLogger(__name__)
 
 # Transient server states worth a retry; other 4xx mean our request is wrong.
 _RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class _ServerDown(Exception):
+    """Every attempt failed in a way that says the server is down or overloaded."""
 
 
 class VLLMGenerator:
@@ -42,6 +50,7 @@ class VLLMGenerator:
         max_connections: int = 64,
         passages_per_finding: int = 3,
         backoff_s: float = 0.5,
+        breaker: CircuitBreaker | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -52,6 +61,7 @@ class VLLMGenerator:
         self.max_tokens = max_tokens
         self.passages_per_finding = passages_per_finding
         self.backoff_s = backoff_s
+        self.breaker = breaker or CircuitBreaker()
         self._client = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
@@ -97,6 +107,33 @@ class VLLMGenerator:
             raise GeneratorError("generator_invalid_output", msg) from None
 
     def _complete(self, body: dict[str, Any]) -> str:
+        try:
+            self.breaker.admit()
+        except BreakerOpen as exc:
+            # Fail fast: no HTTP call while the server is presumed down.
+            raise GeneratorError(
+                "generator_unavailable", exc.message, retry_after_s=exc.retry_after_s
+            ) from None
+        try:
+            r = self._post(body)
+        except _ServerDown as exc:
+            self.breaker.record_failure()
+            raise GeneratorError(
+                "generator_unavailable", str(exc), retry_after_s=self.breaker.retry_after_s()
+            ) from None
+        except BaseException:
+            # Not a server fault, but the admitted call must settle (it may be the trial).
+            self.breaker.record_failure()
+            raise
+        # The server answered: it is up, even if what it said is refused below.
+        self.breaker.record_success()
+        if r.status_code != 200:
+            msg = f"LLM server refused the request (HTTP {r.status_code})"
+            raise GeneratorError("generator_unavailable", msg)
+        return self._content(r)
+
+    def _post(self, body: dict[str, Any]) -> httpx.Response:
+        """POST with bounded retries; any answer that is not a transient failure is returned."""
         problem = "no attempt made"
         for attempt in range(self.max_retries + 1):
             if attempt:
@@ -106,20 +143,16 @@ class VLLMGenerator:
             except httpx.TimeoutException:
                 problem = "LLM server timed out"
                 continue
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
+                # Refused, reset, or cut off mid-answer (a server killed in flight).
                 problem = f"LLM server unreachable ({type(exc).__name__})"
                 continue
             if r.status_code in _RETRY_STATUS:
                 problem = f"LLM server answered HTTP {r.status_code}"
                 continue
-            if r.status_code != 200:
-                msg = f"LLM server refused the request (HTTP {r.status_code})"
-                raise GeneratorError("generator_unavailable", msg)
-            return self._content(r)
+            return r
         log.warning("LLM request failed after %d attempts: %s", self.max_retries + 1, problem)
-        raise GeneratorError(
-            "generator_unavailable", f"{problem} (after {self.max_retries + 1} attempts)"
-        )
+        raise _ServerDown(f"{problem} (after {self.max_retries + 1} attempts)")
 
     @staticmethod
     def _content(r: httpx.Response) -> str:
@@ -138,8 +171,14 @@ class VLLMGenerator:
         return content
 
     def describe(self) -> dict[str, Any]:
-        """The server and model for readiness; asks the server which model it serves."""
-        info: dict[str, Any] = {"server": self.base_url, "model": self.model, "reachable": False}
+        """The server, model and circuit breaker for readiness; asks which model is served."""
+        info: dict[str, Any] = {
+            "server": self.base_url,
+            "model": self.model,
+            "reachable": False,
+            "breaker": self.breaker.snapshot(),
+        }
+        # A probe outside the breaker: cheap for the server, and it shows when it is back.
         try:
             r = self._client.get("/v1/models", timeout=3.0)
             r.raise_for_status()

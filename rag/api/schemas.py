@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -160,6 +161,13 @@ class ReportResponse(BaseModel):
             repairs=[rp.model_dump() for rp in r.repairs],
             provenance=r.provenance,
         )
+
+
+def retry_after_header(r: ReportResult) -> dict[str, str]:
+    """Retry-After (whole seconds) when an abstention says when retrying can help, else {}."""
+    reasons = r.abstention.reasons if r.abstention else ()
+    waits = [x.retry_after_s for x in reasons if x.retry_after_s is not None]
+    return {"Retry-After": str(max(1, math.ceil(max(waits))))} if waits else {}
 
 
 class VerifyCreate(BaseModel):

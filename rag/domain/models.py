@@ -157,6 +157,8 @@ class AbstentionReason(_Frozen):
     message: str
     finding: Finding | None = None
     suggestion: str | None = None
+    # Seconds before a retry can help (a transient cause, e.g. the LLM server's breaker).
+    retry_after_s: float | None = None
 
 
 class Abstention(_Frozen):

@@ -2,62 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
 from rag.security.keys import KeyStore
+from tests.integration.processes import free_port, serve_api
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(settings, port: int, **extra_env: str) -> subprocess.Popen:
-    """Start `radrag serve` on a loopback port and wait until it is ready."""
-    env = {
-        **os.environ,
-        "RADRAG_HOME": str(settings.home),
-        "RADRAG_ASSETS": str(settings.assets_dir),
-        "HF_HUB_OFFLINE": "1",
-        **extra_env,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            pytest.fail(proc.stdout.read().decode()[-2000:])
-        time.sleep(0.5)
-    proc.kill()
-    pytest.fail("server did not become ready in 180 s")
-
-
 def test_serve_drafts_over_http(real_settings, real_kb) -> None:
-    port = _free_port()
+    port = free_port()
     key = KeyStore(real_settings.keys_file).create(f"it-{port}", ["draft"])
     auth = {"Authorization": f"Bearer {key}"}
-    proc = _serve(real_settings, port)
-    base = f"http://127.0.0.1:{port}"
+    api = serve_api(real_settings, port)
+    base = api.base
     try:
         assert httpx.post(f"{base}/v1/reports", json={}, timeout=30).status_code == 401
         r = httpx.post(
@@ -75,20 +36,15 @@ def test_serve_drafts_over_http(real_settings, real_kb) -> None:
         )
         assert bad.status_code == 422 and "labels.pneumothorax" in bad.json()["message"]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        api.stop()
 
 
 def test_sigterm_lets_in_flight_requests_finish(real_settings, real_kb) -> None:
     import concurrent.futures
     import threading
 
-    port = _free_port()
-    proc = _serve(real_settings, port, RADRAG_AUTH="disabled")
-    base = f"http://127.0.0.1:{port}"
+    api = serve_api(real_settings, free_port(), RADRAG_AUTH="disabled")
+    base, proc = api.base, api.proc
     body = {"labels": {"cardiomegaly": "present", "edema": "uncertain", "pneumothorax": "absent"}}
 
     first = threading.Event()

@@ -8,7 +8,6 @@ or an explicit abstention with reasons: never unverified text.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -21,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from rag.api.app import create_app
 from rag.services import build_services
+from tests.integration.processes import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.vllm]
 
@@ -39,12 +39,6 @@ LABEL_SETS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory):
     """Provision the small model (cached), start vLLM on a free loopback port, stop it after."""
@@ -61,7 +55,7 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory):
     )  # fmt: skip
     model_dir = out.stdout.strip().splitlines()[-1]
     t_model = time.monotonic() - t0
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("vllm") / "vllm.log"
     with log.open("wb") as fh:
         proc = subprocess.Popen(

@@ -81,3 +81,16 @@ def test_truncated_pixel_data_is_400() -> None:
 def test_patient_name_is_not_in_error_messages() -> None:
     err = _refused(make_dicom(gradient(), modality="CT"))
     assert "Synthetic" not in err.message
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"modality": "DX^DOE"}, {"body_part": "CHEST DOE^JOHN ID 4402"}, {"view": "pa/doe"}],
+    ids=["modality", "body_part", "view"],
+)
+def test_header_values_that_are_not_code_strings_are_corrupt_and_never_quoted(
+    kwargs: dict,
+) -> None:
+    err = _refused(make_dicom(gradient(), **kwargs))
+    assert err.status == 400 and "not a valid code string" in err.message
+    assert "DOE" not in err.message.upper()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -42,4 +44,13 @@ def read_ready(svc: ServicesDep) -> JSONResponse:
         if not (llm.get("reachable") and llm.get("serves_model")):
             content.update(ready=False, reason="LLM server not reachable or model not served")
             return JSONResponse(status_code=503, content=content)
+        breaker = llm.get("breaker") or {}
+        if breaker.get("state") == "open":
+            # Not ready only while cooling down: once the cool-down ends the breaker reads
+            # half-open and readiness returns, so traffic comes back to carry the trial.
+            wait = math.ceil(breaker.get("retry_after_s") or 1)
+            content.update(ready=False, reason=f"LLM circuit breaker open; next try in {wait} s")
+            return JSONResponse(
+                status_code=503, content=content, headers={"Retry-After": str(wait)}
+            )
     return JSONResponse(content=content)

@@ -6,7 +6,7 @@ import hashlib
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from rag.adapters.hf_image_encoder import EncoderLoadError
@@ -14,7 +14,7 @@ from rag.adapters.image_io import ImageDecodeError, decode_image
 from rag.api.audit_records import draft_record, log
 from rag.api.deps import ServicesDep
 from rag.api.image_schemas import ImageReportResponse
-from rag.api.schemas import MAX_TEXT
+from rag.api.schemas import MAX_TEXT, retry_after_header
 from rag.domain import DecodedImage
 from rag.imaging_pipeline import draft_from_images
 from rag.stages.encode import label_set
@@ -51,6 +51,7 @@ def _decode_all(blobs: list[bytes], max_pixels: int) -> list[DecodedImage]:
 async def create_report_from_images(
     svc: ServicesDep,
     request: Request,
+    response: Response,
     images: Annotated[list[UploadFile], File(description="DICOM, PNG or JPEG; one study")],
     indication: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
     prior_report: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
@@ -82,4 +83,5 @@ async def create_report_from_images(
     log.info(
         "draft_images seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms
     )
+    response.headers.update(retry_after_header(result))
     return ImageReportResponse.of_images(result, encoding)

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from rag.api.audit_records import draft_record, log
 from rag.api.deps import ServicesDep
-from rag.api.schemas import ReportCreate, ReportResponse, validation_message
+from rag.api.schemas import (
+    ReportCreate,
+    ReportResponse,
+    retry_after_header,
+    validation_message,
+)
 
 router = APIRouter(tags=["reports"])
 
 
 @router.post("/v1/reports", response_model=ReportResponse)
-async def create_report(body: ReportCreate, svc: ServicesDep, request: Request) -> ReportResponse:
+async def create_report(
+    body: ReportCreate, svc: ServicesDep, request: Request, response: Response
+) -> ReportResponse:
     """Draft a verified report for a label set, or abstain with reasons."""
     t0 = time.perf_counter()
     try:
@@ -33,4 +40,6 @@ async def create_report(body: ReportCreate, svc: ServicesDep, request: Request) 
         draft_record(key_id, body.model_dump(mode="json"), draft_request.labels, result, ms)
     )
     log.info("draft seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms)
+    # Still an abstention (200): the header tells clients when the LLM will be tried again.
+    response.headers.update(retry_after_header(result))
     return ReportResponse.of(result)
