@@ -142,5 +142,12 @@ def decode_dicom(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedIm
     if _code(full, "PhotometricInterpretation") == "MONOCHROME1":
         # MONOCHROME1 stores air as bright; the encoder expects air dark.
         pixels = 255 - pixels
-    view = _code(full, "ViewPosition") or None
-    return DecodedImage(pixels=shrink(pixels), source="dicom", view_position=view)
+    return DecodedImage(pixels=shrink(pixels), source="dicom", view_position=_view(full))
+
+
+def _view(ds) -> str | None:  # ds: pydicom.Dataset
+    """ViewPosition, or None when absent or not a code string ("AP-PORTABLE", or a value
+    a corrupt length swallowed): it is only a hint, so the study is not refused over it,
+    and an unknown view is never quoted."""
+    value = str(ds.get("ViewPosition", "") or "").strip().upper()
+    return value if value and _CODE_STRING.fullmatch(value) else None
