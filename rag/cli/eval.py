@@ -54,20 +54,11 @@ def _iu_reports():
 
 def _iu_cases(split: str, limit: int | None, reports):
     from rag.adapters.iu_xray import read_split
-    from rag.evaluation.drafters import EvalCase
-    from rag.evaluation.runner import label_set_from_reference
+    from rag.evaluation.runner import iu_cases
     from rag.kb.sources import SPLIT_DIR
     from rag.labeler import RuleLabeler
 
-    labeler = RuleLabeler()
-    cases, skipped = [], 0
-    for rid in read_split(SPLIT_DIR, split):
-        rep = reports[rid]
-        labels = label_set_from_reference(labeler.label_report(rep.text)) if rep.text else None
-        if labels is None:
-            skipped += 1  # nothing in the ontology to draft from
-            continue
-        cases.append(EvalCase(rid, labels, rep.text, rep.indication or None))
+    cases, skipped = iu_cases(reports, read_split(SPLIT_DIR, split), RuleLabeler())
     return (cases[:limit] if limit else cases), skipped
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from rag.adapters.iu_xray import IUReport
 from rag.domain import Finding, LabelSet, State, Verdict
 from rag.evaluation import metrics as m
 from rag.evaluation.aggregate import aggregate
@@ -205,3 +206,18 @@ def rescore(src: Path, dst: Path, labeler: Labeler, progress: bool = False) -> d
         )
         cases.append(case)
     return run(cases, _Replay(str(old["generator"]), outcomes), labeler, dst, config, progress)
+
+
+def iu_cases(
+    reports: Mapping[str, IUReport], ids: Sequence[str], labeler: Labeler
+) -> tuple[list[EvalCase], int]:
+    """Oracle-label cases of IU reports, and how many had nothing in the ontology to draft."""
+    cases, skipped = [], 0
+    for rid in ids:
+        rep = reports[rid]
+        labels = label_set_from_reference(labeler.label_report(rep.text)) if rep.text else None  # type: ignore[attr-defined]
+        if labels is None:
+            skipped += 1
+            continue
+        cases.append(EvalCase(rid, labels, rep.text, rep.indication or None))
+    return cases, skipped
