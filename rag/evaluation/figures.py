@@ -32,7 +32,9 @@ def plot_coverage_risk(runs: dict[str, list[tuple[float, float]]], path: Path) -
     ax.set_xlabel("coverage (share of cases drafted)")
     ax.set_ylabel("risk (reports with a contradiction)")
     ax.set_xlim(0, 1)
-    ax.set_ylim(bottom=0)
+    # A zero-risk line must not hide in the frame: a little room below 0 and above the top.
+    top = max(0.1, 1.1 * max((r for curve in runs.values() for _, r in curve), default=0.0))
+    ax.set_ylim(-0.03 * top, top)
     ax.grid(alpha=0.3)
     if drawn:
         ax.legend(fontsize=8)
@@ -53,6 +55,7 @@ def plot_f1_bars(per_finding: dict[str, float], path: Path) -> None:
         ax.text(v + 0.01, i, f"{v:.2f}", va="center", fontsize=7)
     if not items:
         ax.text(0.5, 0.5, "nothing drafted", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
     ax.set_xlim(0, 1)
     ax.set_xlabel("F1 (present)")
     ax.invert_yaxis()

@@ -78,6 +78,15 @@ def _metrics_rows(results: dict[str, object]) -> str:
     return rows
 
 
+def _na_note(results: dict[str, object]) -> str:
+    if all(results.get(k) is not None for k in m.HEADLINE):
+        return ""
+    return (
+        "<p>n/a: not defined for this run (no drafted reports, or no reference reports "
+        "for BLEU and ROUGE-L).</p>"
+    )
+
+
 def subgroup_table(subgroups: dict[str, dict[str, dict[str, object]]]) -> str:
     """The subgroup block of results.json as an HTML table ('' when there is none)."""
     if not subgroups:
@@ -117,6 +126,17 @@ def _worst_rows(records: Sequence[dict[str, object]]) -> str:
             html.escape(_problems(r)),
         )
         for r in _worst(records)
+    )
+
+
+def _worst_section(records: Sequence[dict[str, object]], n_drafted: int) -> str:
+    rows = _worst_rows(records)
+    if not rows:
+        why = "Nothing was drafted." if not n_drafted else "No drafted report has a problem."
+        return f"<h2>Worst cases</h2><p>{why}</p>"
+    return (
+        "<h2>Worst cases</h2><table><tr><td>case</td><td>draft</td><td>reference</td>"
+        f"<td>verdicts</td></tr>{rows}</table>"
     )
 
 
@@ -170,8 +190,7 @@ def write(
         f"<style>{style}</style></head><body>",
         f"<h1>radrag evaluation: {html.escape(name)}</h1><p><code>{stamp}</code></p>{warning}",
         f"<h2>Metrics</h2><table>{_metrics_rows(results)}</table>",
-        "<p>n/a: not defined for this run (no drafted reports, or no reference reports "
-        "for BLEU and ROUGE-L).</p>",
+        _na_note(results),
         f"<p>selective risk at coverage: <code>{html.escape(sel)}</code></p>",
         subgroup_table(results.get("subgroups") or {}),  # type: ignore[arg-type]
         '<h2>Coverage and risk</h2><img src="coverage_risk.png" alt="coverage-risk curve">',
@@ -179,8 +198,8 @@ def write(
         "<h2>Label confusion (reference vs draft, all findings)</h2>",
         '<img src="label_confusion.png" alt="label confusion">',
         _reliability_section(results, out_dir),
-        "<h2>Worst cases</h2><table><tr><td>case</td><td>draft</td><td>reference</td>",
-        f"<td>verdicts</td></tr>{_worst_rows(records)}</table></body></html>",
+        _worst_section(records, int(results.get("n_drafted") or 0)),  # type: ignore[call-overload]
+        "</body></html>",
     ]
     path = out_dir / "report.html"
     path.write_text("\n".join(p for p in parts if p))

@@ -188,3 +188,21 @@ def test_nih_reference_states() -> None:
     normal = reference_states(frozenset({"No Finding"}))
     assert normal[Finding.no_finding] is State.present
     assert all(s is State.absent for f, s in normal.items() if f is not Finding.no_finding)
+
+
+def test_html_report_shows_subgroups_and_the_reliability_diagram(tmp_path) -> None:
+    from rag.evaluation import html_report
+
+    records = [dict(r) for r in RECORDS]
+    for r in records:
+        r |= {"case_id": "c", "inputs": {"probabilities": {"edema": 0.3, "cardiomegaly": 0.8}}}
+        r["reference_labels"] = {"edema": "absent", "cardiomegaly": "present"}
+    for r in records:
+        if r["status"] == "drafted":
+            r["sentence_verdicts"] = []
+    res = aggregate(records) | {"generator": "extractive", "uncertified_encoder_ok": True}
+    page = html_report.write(tmp_path, res, records).read_text()
+    assert (tmp_path / "encoder_reliability.png").stat().st_size > 1000
+    assert "<h2>Subgroups</h2>" in page and "<td>40-59</td>" in page
+    assert "expected calibration error (ECE) 0.2500" in page  # |0.3 - 0| and |0.8 - 1| pooled
+    assert "Research run" in page and "n/a" in page  # bleu4 is undefined without reports
