@@ -30,7 +30,8 @@ def age_band(age: int | None) -> str:
     return AGE_BANDS[0] if age < 40 else AGE_BANDS[1] if age < 60 else AGE_BANDS[2]
 
 
-def _parse(d: dict[str, str]) -> dict[Finding, State]:
+def parse_states(d: dict[str, str]) -> dict[Finding, State]:
+    """A record's stored labels back as ontology states."""
     return {Finding(f): State(s) for f, s in d.items()}
 
 
@@ -48,8 +49,8 @@ def core_metrics(records: Sequence[Record]) -> dict[str, object]:
     n, nd = len(records), len(drafted)
     sent = sum(r["metrics"]["n_sentences"] for r in drafted)  # type: ignore[index]
     unsup = sum(r["metrics"]["n_unsupported"] for r in drafted)  # type: ignore[index]
-    refs = [_parse(r["reference_labels"]) for r in drafted]  # type: ignore[arg-type]
-    drafts = [_parse(r["draft_labels"]) for r in drafted]  # type: ignore[arg-type]
+    refs = [parse_states(r["reference_labels"]) for r in drafted]  # type: ignore[arg-type]
+    drafts = [parse_states(r["draft_labels"]) for r in drafted]  # type: ignore[arg-type]
     f1 = m.chexpert_f1(drafts, refs)
     if not nd:
         f1 |= {"chexpert_f1_micro": None, "chexpert_f1_macro": None, "chexpert_f1_micro_5": None}

@@ -28,6 +28,8 @@ class EvalCase:
     reference_labels: dict[Finding, State] | None = None
     scored: frozenset[Finding] | None = None  # None: every finding
     encoding: ImageEncoding | None = None  # the encoder's answer when labels came from images
+    # The encoder's calibrated probabilities, scored against the reference for reliability.
+    probabilities: dict[Finding, float] | None = None
 
 
 @dataclass(frozen=True)

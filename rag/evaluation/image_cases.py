@@ -67,6 +67,7 @@ def nih_cases(
                 reference_labels=reference_states(r.labels),
                 scored=NIH_LABELLED,
                 encoding=encoding,
+                probabilities={f: e.probability for f, e in encoding.findings.items()},
             )
         )
     return cases

@@ -15,7 +15,7 @@ from pathlib import Path
 from rag.adapters.iu_xray import IUReport
 from rag.domain import Finding, LabelSet, State, Verdict
 from rag.evaluation import metrics as m
-from rag.evaluation.aggregate import aggregate
+from rag.evaluation.aggregate import aggregate, parse_states
 from rag.evaluation.drafters import Drafter, EvalCase, Outcome
 from rag.ports import Labeler
 from rag.stages.verify import verify_text
@@ -46,11 +46,9 @@ def score_case(case: EvalCase, out: Outcome, labeler: Labeler) -> dict[str, obje
     else:
         ref = labeler.label_report(case.reference)  # type: ignore[attr-defined]
     inputs: dict[str, object] = {"labels": case.labels.as_states(), "indication": case.indication}
-    if case.encoding is not None:
+    if case.probabilities is not None:
         # Unrounded encoder probabilities: the reliability diagram is binned from these.
-        inputs["probabilities"] = {
-            f.value: e.probability for f, e in case.encoding.findings.items()
-        }
+        inputs["probabilities"] = {f.value: p for f, p in case.probabilities.items()}
     rec: dict[str, object] = {
         "case_id": case.id,
         "inputs": inputs,
@@ -189,12 +187,19 @@ def rescore(src: Path, dst: Path, labeler: Labeler, progress: bool = False) -> d
         except json.JSONDecodeError:
             continue  # a line cut by an interruption was never a finished case
         inputs = r["inputs"]
+        # A label-only dataset (NIH) stored its own reference labels: those are data, not
+        # the labeler's reading, so they are kept as they are and still bound what is scored.
+        given = None if r["reference"] else parse_states(r["reference_labels"])
+        probs = inputs.get("probabilities")
         case = EvalCase(
             r["case_id"],
             LabelSet.from_states(inputs["labels"]),
-            r["reference"],
+            r["reference"] or "",
             inputs["indication"],
             r.get("meta") or {},
+            reference_labels=given,
+            scored=None if given is None else frozenset(given),
+            probabilities=None if probs is None else {Finding(f): p for f, p in probs.items()},
         )
         drafted = r["status"] == "drafted"
         outcomes[case.id] = Outcome(

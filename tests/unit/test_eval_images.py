@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,23 @@ def test_cli_refuses_impossible_combinations(tmp_path: Path) -> None:
     code, out = _eval("--dataset", "nih1000", "--out", out_dir)
     assert code == 2 and "no reference reports" in out
     assert not (tmp_path / "o").exists()
+
+
+def test_rescore_keeps_nih_reference_labels_and_encoder_probabilities(
+    tiny_services: Services, nih_dir: Path, tmp_path: Path
+) -> None:
+    from rag.evaluation.runner import rescore, run
+
+    encoder = FakeImageEncoder(PROBS)
+    cases = nih_cases(nih_dir, "test", encoder)
+    drafter = ImagePathDrafter(GuardedDrafter(tiny_services.pipeline, "extractive"), None)
+    cfg = {"generator": "extractive", "labels_from": "encoder"}
+    first = run(cases, drafter, RuleLabeler(), tmp_path / "a", cfg, progress=False)
+    again = rescore(tmp_path / "a", tmp_path / "b", RuleLabeler())
+    assert first["n_drafted"] > 0 and first["bleu4"] is None
+    keys = ("n_drafted", "hallucinated_finding_rate", "contradiction_rate", "chexpert_f1_micro")
+    assert {k: again[k] for k in keys} == {k: first[k] for k in keys}
+    assert again["subgroups"] == first["subgroups"] and again["bleu4"] is None
+    assert again["encoder_reliability"] == first["encoder_reliability"]
+    line = (tmp_path / "b" / "cases.jsonl").read_text().splitlines()[2]
+    assert json.loads(line)["reference_labels"]["pleural_effusion"] == "present"
