@@ -1,27 +1,22 @@
-"""Guard and evaluation benchmark: verifier throughput, its share of drafting time, and
-evaluation cases/s per generator. Run with `make bench`; every figure is measured here."""
+"""Guard benchmark: verifier throughput and its share of drafting time. Run with `make
+bench`; every figure is measured here (evaluation cases/s: bench/bench_eval.py)."""
 
 from __future__ import annotations
 
 import json
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from rag.adapters.iu_xray import load_reports, read_split
 from rag.adapters.registry_assets import iu_reports_dir
 from rag.config import get_settings
 from rag.domain import DraftRequest
-from rag.evaluation.drafters import EvalCase, GuardedDrafter, RetrievalBaseline
-from rag.evaluation.runner import label_set_from_reference, run
+from rag.evaluation.runner import iu_cases
 from rag.kb.sources import SPLIT_DIR
 from rag.labeler import RuleLabeler, split_sentences
 from rag.labeler.rules import _label_cached
 from rag.services import build_services
 from rag.stages.verify import VerificationContext, verify_sentence
-
-N_EVAL = 100
 
 
 def main() -> int:
@@ -35,11 +30,7 @@ def main() -> int:
     test = [reports[i] for i in read_split(SPLIT_DIR, "test") if reports[i].text]
     labeler = RuleLabeler()
     sentences = sorted({x for r in test for x in split_sentences(r.text)})
-    cases = []
-    for r in test:
-        labels = label_set_from_reference(labeler.label_report(r.text))
-        if labels is not None:
-            cases.append(EvalCase(r.id, labels, r.text, r.indication or None))
+    cases, _ = iu_cases(reports, [r.id for r in test], labeler)
 
     # 1. Verifier throughput on distinct real sentences, with the labeler cache cleared.
     ctx = VerificationContext(labels=cases[0].labels, require_evidence=False)
@@ -67,15 +58,6 @@ def main() -> int:
         check_s += time.perf_counter() - t
         n_sent += len(sents)
 
-    # 3. Evaluation throughput per generator.
-    eval_rates = {}
-    train = [reports[i] for i in read_split(SPLIT_DIR, "train")]
-    for drafter in (GuardedDrafter(svc.pipeline, "extractive"), RetrievalBaseline(train, labeler)):
-        with tempfile.TemporaryDirectory() as tmp:
-            t = time.perf_counter()
-            run(cases[:N_EVAL], drafter, labeler, Path(tmp), {"g": drafter.name}, progress=False)
-            eval_rates[drafter.name] = N_EVAL / (time.perf_counter() - t)
-
     print(
         f"verifier: {len(sentences)} distinct IU test sentences in {verify_s:.2f} s "
         f"= {rate:.0f} sentences/s (labeler cache cleared)"
@@ -85,13 +67,11 @@ def main() -> int:
         f"re-verifying its {n_sent} sentences uncached: {check_s * 1000 / 200:.2f} ms per "
         f"draft = {check_s / draft_s:.1%} of drafting time"
     )
-    print("eval cases/s: " + ", ".join(f"{k} {v:.1f}" for k, v in eval_rates.items()))
     print(
         json.dumps(
             {
                 "verifier_sentences_per_s": rate,
                 "verify_share_of_extractive_draft": check_s / draft_s,
-                "eval_cases_per_s": eval_rates,
             }
         )
     )

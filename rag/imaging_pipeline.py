@@ -57,6 +57,14 @@ def uncertified(calibration: dict | None, labels: LabelSet) -> AbstentionReason 
     return None
 
 
+def image_gate(encoding: ImageEncoding, calibration: dict | None) -> AbstentionReason | None:
+    """Why the image path abstains before any text is drafted (OOD, uncertified), or None.
+
+    Evaluation runs call this too, so they measure the gate the service applies.
+    """
+    return ood_abstention(encoding) or uncertified(calibration, label_set(encoding))
+
+
 def draft_from_images(
     services: Services,
     images: Sequence[DecodedImage],
@@ -66,12 +74,11 @@ def draft_from_images(
     """Draft from images; an out-of-distribution study abstains before any text is drafted."""
     encoder = services.get_image_encoder()
     encoding = encode_study(encoder, images)
-    reason = ood_abstention(encoding)
+    reason = image_gate(encoding, getattr(encoder, "guard_calibration", None))
     if reason is None:
-        labels = label_set(encoding)
-        reason = uncertified(getattr(encoder, "guard_calibration", None), labels)
-    if reason is None:
-        request = DraftRequest(labels=labels, indication=indication, prior_report=prior_report)
+        request = DraftRequest(
+            labels=label_set(encoding), indication=indication, prior_report=prior_report
+        )
         return services.pipeline.draft(request), encoding
     try:
         kb_version = services.kb.get().version

@@ -31,34 +31,122 @@ class GeneratorChoice(StrEnum):
 class LabelsFrom(StrEnum):
     """Where a run's label sets come from."""
 
-    reference = "reference"
+    reference = "reference"  # the labeler's reading of the reference report (IU X-ray)
+    encoder = "encoder"  # the image encoder on NIH images (reference: NIH's labels)
 
 
-def _iu_cases(split: str, limit: int | None):
-    from rag.adapters.iu_xray import load_reports, read_split
+# Which dataset each label source reads: IU X-ray has reports but no images here, the NIH
+# subset has images and labels but no reports.
+DATASET_FOR = {LabelsFrom.reference: "iu-xray", LabelsFrom.encoder: "nih1000"}
+
+
+def default_nih_dir() -> Path:
+    """../shared/data/nih1000 next to the repository (as the tests find ../shared)."""
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nih1000"
+
+
+def _iu_reports():
+    from rag.adapters.iu_xray import load_reports
     from rag.adapters.registry_assets import iu_reports_dir
-    from rag.evaluation.drafters import EvalCase
-    from rag.evaluation.runner import label_set_from_reference
+
+    return load_reports(iu_reports_dir(get_settings().assets_dir))
+
+
+def _iu_cases(split: str, limit: int | None, reports):
+    from rag.adapters.iu_xray import read_split
+    from rag.evaluation.runner import iu_cases
     from rag.kb.sources import SPLIT_DIR
     from rag.labeler import RuleLabeler
 
-    labeler = RuleLabeler()
-    reports = load_reports(iu_reports_dir(get_settings().assets_dir))
-    cases, skipped = [], 0
-    for rid in read_split(SPLIT_DIR, split):
-        rep = reports[rid]
-        labels = label_set_from_reference(labeler.label_report(rep.text)) if rep.text else None
-        if labels is None:
-            skipped += 1  # nothing in the ontology to draft from
-            continue
-        cases.append(EvalCase(rid, labels, rep.text, rep.indication or None))
-    return (cases[:limit] if limit else cases), skipped, reports
+    cases, skipped = iu_cases(reports, read_split(SPLIT_DIR, split), RuleLabeler())
+    return (cases[:limit] if limit else cases), skipped
+
+
+def _check_dataset(dataset: str | None, labels_from: LabelsFrom, split: str) -> str:
+    """The dataset a run reads, or a one-line error for a combination that cannot work."""
+    want = DATASET_FOR[labels_from]
+    if dataset is not None and dataset not in DATASET_FOR.values():
+        raise fail(f"--dataset: unknown dataset {dataset!r}; available: iu-xray, nih1000")
+    if dataset is not None and dataset != want:
+        why = "has no images here" if dataset == "iu-xray" else "has no reference reports"
+        raise fail(f"--dataset {dataset} {why}; --labels-from {labels_from.value} reads {want}")
+    if split == "train":
+        raise fail(
+            "--split: the train split feeds the knowledge base and the encoder; "
+            "evaluate on validation or test"
+        )
+    return want
+
+
+def _encoder_identity(source: str) -> str:
+    """Digest of the encoder's weights and guard calibration (resumed runs must match)."""
+    import hashlib
+
+    root = Path(source)
+    h = hashlib.sha256(source.encode())
+    for name in ("model.safetensors", "calibration.json", "guard_calibration.json"):
+        if (root / name).is_file():
+            h.update((root / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _encoder_cases(svc, data: Path, split: str, limit: int | None):
+    """NIH cases labelled by the service's encoder, the config they add, its guard file."""
+    from rag.evaluation.image_cases import data_digest, nih_cases
+
+    encoder = svc.get_image_encoder()
+    guard: dict | None = getattr(encoder, "guard_calibration", None)
+    nih_split = "valid" if split == "validation" else split
+    config = {
+        "split": nih_split,
+        "reference": "nih_labels",
+        "data_sha256": data_digest(data),
+        "encoder": encoder.id,
+        "encoder_sha256": _encoder_identity(svc.settings.image_encoder),
+        "encoder_guard_certified": None if guard is None else bool(guard["certified"]),
+    }
+    return nih_cases(data, nih_split, encoder, limit), config, guard
+
+
+def _drafter(generator: GeneratorChoice, svc, reports, labeler):
+    """The drafter of a generator and the provenance it adds to the config."""
+    from rag.adapters.iu_xray import read_split
+    from rag.evaluation.drafters import GuardedDrafter, RetrievalBaseline
+    from rag.kb.sources import SPLIT_DIR
+
+    if generator is GeneratorChoice.retrieval:
+        train = [reports[i] for i in read_split(SPLIT_DIR, "train")]
+        return RetrievalBaseline(train, labeler), {
+            "kb_version": None,
+            "model": None,
+            "prompt_version": None,
+        }
+    kb, settings = svc.kb.get(), svc.settings
+    if generator is GeneratorChoice.unguarded:
+        from rag.evaluation.unguarded import PROMPT_VERSION, UnguardedLLMDrafter
+
+        drafter = UnguardedLLMDrafter(
+            settings.vllm_url, settings.vllm_model, kb, svc.pipeline.retriever
+        )
+        return drafter, {
+            "kb_version": kb.version,
+            "model": settings.vllm_model,
+            "prompt_version": PROMPT_VERSION,
+        }
+    gen = svc.pipeline.generator
+    return GuardedDrafter(svc.pipeline, generator.value), {
+        "kb_version": kb.version,
+        "model": getattr(gen, "model", None),
+        "prompt_version": getattr(gen, "prompt_version", None),
+    }
 
 
 @app.command("run")
 def run_eval(
     out: Annotated[Path, typer.Option(help="output folder")],
-    dataset: Annotated[str, typer.Option(help="dataset")] = "iu-xray",
+    dataset: Annotated[
+        str | None, typer.Option(help="iu-xray or nih1000 (default: the label source's)")
+    ] = None,
     split: Annotated[str, typer.Option(help="split to evaluate")] = "test",
     labels_from: Annotated[LabelsFrom, typer.Option(help="label source")] = LabelsFrom.reference,
     generator: Annotated[GeneratorChoice, typer.Option()] = GeneratorChoice.extractive,
@@ -66,24 +154,37 @@ def run_eval(
     concurrency: Annotated[
         int, typer.Option(min=1, max=64, help="cases drafted at once (LLM batching)")
     ] = 1,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="NIH folder for --labels-from encoder (default ../shared/data/nih1000)"),
+    ] = None,
+    uncertified_encoder_ok: Annotated[
+        bool,
+        typer.Option(
+            "--uncertified-encoder-ok",
+            help="research only: draft past the image path's risk_not_certified gate "
+            "(the service abstains there); stamped into the config and results",
+        ),
+    ] = False,
 ) -> None:
     """Draft every case, score it and write results.json, cases.jsonl and report.html."""
     from rag import __version__
-    from rag.adapters.iu_xray import read_split
     from rag.evaluation import html_report
-    from rag.evaluation.drafters import GuardedDrafter, RetrievalBaseline
     from rag.evaluation.runner import RunConflict, run
-    from rag.kb.sources import SPLIT_DIR
     from rag.labeler import RuleLabeler
     from rag.services import build_services
 
-    if dataset != "iu-xray":
-        raise fail(f"--dataset: unknown dataset {dataset!r}; available: iu-xray")
-    if split == "train":
-        raise fail(
-            "--split: the train split feeds the knowledge base; evaluate on validation or test"
-        )
-    cases, skipped, reports = _iu_cases(split, limit)
+    dataset = _check_dataset(dataset, labels_from, split)
+    by_images = labels_from is LabelsFrom.encoder
+    if uncertified_encoder_ok and not by_images:
+        raise fail("--uncertified-encoder-ok applies to --labels-from encoder only")
+    if by_images:
+        data = data or default_nih_dir()
+        if not (data / "labels.csv").is_file():
+            raise fail(
+                f"--labels-from encoder needs the NIH images: {data} has no labels.csv "
+                "(../shared is absent on this machine?); pass --data DIR"
+            )
     labeler = RuleLabeler()
     config: dict[str, object] = {
         "dataset": dataset,
@@ -94,35 +195,31 @@ def run_eval(
         "radrag_version": __version__,
         "labeler": labeler.name,
     }
-    if generator is GeneratorChoice.retrieval:
-        train = [reports[i] for i in read_split(SPLIT_DIR, "train")]
-        drafter = RetrievalBaseline(train, labeler)
-        config.update(kb_version=None, model=None, prompt_version=None)
+    settings = get_settings()
+    if generator is GeneratorChoice.vllm:
+        settings = settings.model_copy(update={"generator": "vllm"})
+    needs_kb = generator is not GeneratorChoice.retrieval
+    svc = build_services(settings) if needs_kb or by_images else None
+    if svc is not None and needs_kb and not svc.kb.ready:
+        raise fail(f"no knowledge base: {svc.kb.last_error}", code=1)
+    reports = _iu_reports() if not by_images or generator is GeneratorChoice.retrieval else {}
+    skipped, guard = 0, None
+    if by_images:
+        assert svc is not None and data is not None
+        cases, extra, guard = _encoder_cases(svc, data, split, limit)
+        config |= extra | {"uncertified_encoder_ok": uncertified_encoder_ok}
     else:
-        settings = get_settings()
-        if generator is GeneratorChoice.vllm:
-            settings = settings.model_copy(update={"generator": "vllm"})
-        svc = build_services(settings)
-        if not svc.kb.ready:
-            raise fail(f"no knowledge base: {svc.kb.last_error}", code=1)
-        kb = svc.kb.get()
-        if generator is GeneratorChoice.unguarded:
-            from rag.evaluation.unguarded import PROMPT_VERSION, UnguardedLLMDrafter
+        cases, skipped = _iu_cases(split, limit, reports)
+    drafter, extra = _drafter(generator, svc, reports, labeler)
+    config |= extra
+    if by_images and generator in (GeneratorChoice.extractive, GeneratorChoice.vllm):
+        from rag.evaluation.image_cases import ImagePathDrafter
 
-            drafter = UnguardedLLMDrafter(
-                settings.vllm_url, settings.vllm_model, kb, svc.pipeline.retriever
-            )
-            config.update(
-                kb_version=kb.version, model=settings.vllm_model, prompt_version=PROMPT_VERSION
-            )
-        else:
-            gen = svc.pipeline.generator
-            drafter = GuardedDrafter(svc.pipeline, generator.value)
-            config.update(
-                kb_version=kb.version,
-                model=getattr(gen, "model", None),
-                prompt_version=getattr(gen, "prompt_version", None),
-            )
+        # The guarded generators are the service, so they get its image gate; only the
+        # explicit research option lifts its risk_not_certified part. The baselines have
+        # no guard of any kind: that is what they measure.
+        lift = uncertified_encoder_ok and guard is not None and not guard["certified"]
+        drafter = ImagePathDrafter(drafter, None if lift else guard)
     try:
         results = run(cases, drafter, labeler, out, config, concurrency=concurrency)
     except RunConflict as exc:
@@ -133,7 +230,11 @@ def run_eval(
     typer.echo(
         json.dumps(
             {k: results[k] for k in GATED}
-            | {"skipped_no_labels": skipped, "n_cases": results["n_cases"]}
+            | {
+                "skipped_no_labels": skipped,
+                "n_cases": results["n_cases"],
+                "abstention_reasons": results["abstention_reasons"],
+            }
         )
     )
 

@@ -6,27 +6,8 @@ from transformers import ResNetConfig, ResNetForImageClassification
 from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
 
 from rag.adapters.nih_images import NIH_CLASSES
-from rag.domain import Finding
 
 IMAGE_SIZE = 64
-
-# NIH ChestX-ray14 label -> ontology finding. Emphysema, Fibrosis and Hernia have no
-# CheXpert counterpart; fracture, support devices and enlarged cardiomediastinum are not
-# labelled in NIH, so the encoder reports them as not assessed.
-NIH_TO_FINDING: dict[str, Finding] = {
-    "No Finding": Finding.no_finding,
-    "Atelectasis": Finding.atelectasis,
-    "Cardiomegaly": Finding.cardiomegaly,
-    "Consolidation": Finding.consolidation,
-    "Edema": Finding.edema,
-    "Effusion": Finding.pleural_effusion,
-    "Infiltration": Finding.lung_opacity,
-    "Mass": Finding.lung_lesion,
-    "Nodule": Finding.lung_lesion,
-    "Pleural_Thickening": Finding.pleural_other,
-    "Pneumonia": Finding.pneumonia,
-    "Pneumothorax": Finding.pneumothorax,
-}
 
 
 def tiny_resnet(

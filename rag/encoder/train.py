@@ -11,9 +11,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rag.adapters.nih_images import by_split, load_pixels, read_records, targets
+from rag.adapters.nih_images import (
+    NIH_TO_FINDING,
+    by_split,
+    load_pixels,
+    read_records,
+    targets,
+)
 from rag.domain import DecodedImage
-from rag.encoder.model import NIH_TO_FINDING, tiny_resnet
+from rag.encoder.model import tiny_resnet
 
 
 @dataclass(frozen=True)

@@ -6,20 +6,30 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rag.adapters.iu_xray import IUReport
-from rag.domain import DraftRequest, Finding, LabelSet, State, Verdict
+from rag.domain import DraftRequest, Finding, ImageEncoding, LabelSet, State, Verdict
 from rag.pipeline import ReportPipeline
 from rag.ports import Labeler
 
 
 @dataclass(frozen=True)
 class EvalCase:
-    """One study to draft: its id, label set, optional indication and reference text."""
+    """One study to draft: its id, label set, optional indication and reference.
+
+    The reference is a report text to label (IU X-ray), or, for datasets without reports
+    (NIH images), `reference` is "" and `reference_labels` holds the dataset's labels with
+    `scored` the findings those labels cover.
+    """
 
     id: str
     labels: LabelSet
     reference: str
     indication: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    reference_labels: dict[Finding, State] | None = None
+    scored: frozenset[Finding] | None = None  # None: every finding
+    encoding: ImageEncoding | None = None  # the encoder's answer when labels came from images
+    # The encoder's calibrated probabilities, scored against the reference for reliability.
+    probabilities: dict[Finding, float] | None = None
 
 
 @dataclass(frozen=True)

@@ -7,97 +7,156 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.domain import Finding
+from rag.evaluation import figures
 from rag.evaluation import metrics as m
 
-STATES = ("present", "uncertain", "absent", "not mentioned")
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_coverage_risk(runs: dict[str, list[tuple[float, float]]], path: Path) -> None:
-    """Coverage-risk curves, one line per run."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for name, curve in runs.items():
-        if curve:
-            xs, ys = zip(*curve, strict=True)
-            ax.plot(xs, ys, marker="o", ms=3, label=name)
-    ax.set_xlabel("coverage (share of cases drafted)")
-    ax.set_ylabel("risk (reports with a contradiction)")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_f1_bars(per_finding: dict[str, float], path: Path) -> None:
-    """Per-finding F1 bars (findings without positives in either text are left out)."""
-    plt = _plt()
-    items = [(k, v) for k, v in per_finding.items() if v == v]  # drop NaN
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.barh([k for k, _ in items], [v for _, v in items], color="#4c72b0")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("F1 (present)")
-    ax.invert_yaxis()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def label_confusion(records: Sequence[dict[str, object]]) -> list[list[int]]:
-    """Reference state (rows) vs draft state (columns), summed over findings."""
-    idx = {s: i for i, s in enumerate(STATES)}
-    mat = [[0] * 4 for _ in STATES]
-    for r in records:
-        if r["status"] != "drafted":
-            continue
-        ref, dr = r["reference_labels"], r["draft_labels"]
-        for f in Finding:
-            if f is Finding.no_finding:
-                continue
-            a = ref.get(f.value, "not mentioned")  # type: ignore[union-attr]
-            b = dr.get(f.value, "not mentioned")  # type: ignore[union-attr]
-            if a != "not mentioned" or b != "not mentioned":
-                mat[idx[a]][idx[b]] += 1
-    return mat
-
-
-def plot_confusion(mat: list[list[int]], path: Path) -> None:
-    """Heat map of the label confusion."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(4.5, 4))
-    ax.imshow(mat, cmap="Blues")
-    ax.set_xticks(range(4), STATES, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(4), STATES, fontsize=8)
-    ax.set_xlabel("draft")
-    ax.set_ylabel("reference")
-    for i, row in enumerate(mat):
-        for j, v in enumerate(row):
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+STAMP_KEYS = (
+    "config_hash",
+    "dataset",
+    "split",
+    "labels_from",
+    "generator",
+    "kb_version",
+    "model",
+    "prompt_version",
+    "encoder",
+    "uncertified_encoder_ok",
+)
+SUBGROUP_COLUMNS = (
+    "n_cases",
+    "n_drafted",
+    "coverage",
+    "hallucinated_finding_rate",
+    "contradiction_rate",
+    "hard_contradiction_rate",
+    "chexpert_f1_micro",
+)
 
 
 def _worst(records: Sequence[dict[str, object]], n: int = 15) -> list[dict[str, object]]:
     drafted = [r for r in records if r["status"] == "drafted"]
 
     def badness(r: dict[str, object]) -> int:
-        mt = r["metrics"]
-        return 3 * len(mt["contradictions"]) + 2 * len(mt["hallucinated"]) + mt["n_unsupported"]  # type: ignore[index]
+        # A flat contradiction (present vs absent) outranks a hedge the reference lacks.
+        mt: dict = r["metrics"]  # type: ignore[assignment]
+        return (
+            4 * len(mt.get("hard_contradictions", []))
+            + 3 * len(mt["contradictions"])
+            + 2 * len(mt["hallucinated"])
+            + mt["n_unsupported"]
+        )
 
     return sorted((r for r in drafted if badness(r)), key=badness, reverse=True)[:n]
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
+
+
+def _reference_text(r: dict[str, object]) -> str:
+    """The reference report, or for label-only datasets the labels it has."""
+    if r.get("reference"):
+        return str(r["reference"])
+    meta: dict[str, str] = r.get("meta") or {}  # type: ignore[assignment]
+    if meta.get("nih_labels"):
+        return f"NIH labels: {meta['nih_labels']}"
+    labels: dict[str, str] = r.get("reference_labels") or {}  # type: ignore[assignment]
+    present = [f for f, s in labels.items() if s == "present" and f != "no_finding"]
+    return "reference labels present: " + (", ".join(present) or "none")
+
+
+def _metrics_rows(results: dict[str, object]) -> str:
+    keys = ["n_cases", "n_drafted", "n_abstained", *m.HEADLINE]
+    rows = "".join(f"<tr><td>{k}</td><td>{_fmt(results.get(k))}</td></tr>" for k in keys)
+    reasons: dict[str, int] = results.get("abstention_reasons") or {}  # type: ignore[assignment]
+    rows += "".join(
+        f"<tr><td>abstained: {html.escape(code)}</td><td>{n}</td></tr>"
+        for code, n in sorted(reasons.items(), key=lambda kv: -kv[1])
+    )
+    return rows
+
+
+def _na_note(results: dict[str, object]) -> str:
+    if all(results.get(k) is not None for k in m.HEADLINE):
+        return ""
+    return (
+        "<p>n/a: not defined for this run (no drafted reports, or no reference reports "
+        "for BLEU and ROUGE-L).</p>"
+    )
+
+
+def subgroup_table(subgroups: dict[str, dict[str, dict[str, object]]]) -> str:
+    """The subgroup block of results.json as an HTML table ('' when there is none)."""
+    if not subgroups:
+        return ""
+    head = "".join(f"<th>{c}</th>" for c in ("subgroup", "value", *SUBGROUP_COLUMNS))
+    body = "".join(
+        f"<tr><td>{html.escape(key)}</td><td>{html.escape(value)}</td>"
+        + "".join(f"<td>{_fmt(row.get(c))}</td>" for c in SUBGROUP_COLUMNS)
+        + "</tr>"
+        for key, groups in subgroups.items()
+        for value, row in groups.items()
+    )
+    return f"<h2>Subgroups</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def _reliability_section(results: dict[str, object], out_dir: Path) -> str:
+    rel: dict[str, object] | None = results.get("encoder_reliability")  # type: ignore[assignment]
+    if not rel:
+        return ""
+    figures.plot_reliability(rel, out_dir / "encoder_reliability.png")
+    return (
+        "<h2>Encoder calibration (reliability diagram)</h2>"
+        '<figure><img src="encoder_reliability.png" alt="encoder reliability diagram">'
+        f"<figcaption>Calibrated encoder probability vs the share of NIH labels present, "
+        f"pooled over findings and all {results.get('n_cases')} images (abstained ones "
+        f"included): {rel['n_pairs']} (image, finding) pairs in 10 equal-width bins; "
+        f"expected calibration error (ECE) {_fmt(rel['ece'])}.</figcaption></figure>"
+    )
+
+
+def _worst_rows(records: Sequence[dict[str, object]]) -> str:
+    return "".join(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+            html.escape(str(r["case_id"])),
+            html.escape(str(r["draft"])),
+            html.escape(_reference_text(r)),
+            html.escape(_problems(r)),
+        )
+        for r in _worst(records)
+    )
+
+
+def _worst_section(records: Sequence[dict[str, object]], n_drafted: int) -> str:
+    rows = _worst_rows(records)
+    if not rows:
+        why = "Nothing was drafted." if not n_drafted else "No drafted report has a problem."
+        return f"<h2>Worst cases</h2><p>{why}</p>"
+    return (
+        "<h2>Worst cases</h2><table><tr><td>case</td><td>draft</td><td>reference</td>"
+        f"<td>verdicts</td></tr>{rows}</table>"
+    )
+
+
+def _problems(r: dict[str, object]) -> str:
+    """The verifier's objections and the contradictions with the reference, in words."""
+    said = [
+        f"{v['verdict']}: {', '.join(v['reasons'])}"
+        for v in r["sentence_verdicts"]  # type: ignore[attr-defined]
+        if v["verdict"] != "supported"
+    ]
+    mt: dict[str, list[str]] = r["metrics"]  # type: ignore[assignment]
+    if mt.get("hard_contradictions"):
+        said.append(
+            "states the opposite of the reference on " + ", ".join(mt["hard_contradictions"])
+        )
+    if mt["contradictions"]:
+        said.append("contradicts the reference on " + ", ".join(mt["contradictions"]))
+    if mt["hallucinated"]:
+        said.append("hallucinates " + ", ".join(mt["hallucinated"]))
+    return "; ".join(said)
 
 
 def write(
@@ -109,67 +168,39 @@ def write(
     """Write report.html and its figures into out_dir."""
     name = str(results.get("generator", "run"))
     curves = {name: results["coverage_risk_curve"], **(extra_curves or {})}  # type: ignore[dict-item]
-    plot_coverage_risk(curves, out_dir / "coverage_risk.png")  # type: ignore[arg-type]
-    plot_f1_bars(results["chexpert_f1_per_finding"], out_dir / "f1_per_finding.png")  # type: ignore[arg-type]
-    plot_confusion(label_confusion(records), out_dir / "label_confusion.png")
-    keys = ["n_cases", "n_drafted", "n_abstained", *m.HEADLINE]
-    rows = "".join(f"<tr><td>{k}</td><td>{_fmt(results.get(k))}</td></tr>" for k in keys)
+    figures.plot_coverage_risk(curves, out_dir / "coverage_risk.png")  # type: ignore[arg-type]
+    figures.plot_f1_bars(results["chexpert_f1_per_finding"], out_dir / "f1_per_finding.png")  # type: ignore[arg-type]
+    figures.plot_confusion(figures.label_confusion(records), out_dir / "label_confusion.png")
     sel = json.dumps(results.get("selective_risk_at_coverage"))
-    worst = "".join(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-            html.escape(str(r["case_id"])),
-            html.escape(str(r["draft"])),
-            html.escape(str(r["reference"])),
-            html.escape(
-                "; ".join(
-                    f"{v['verdict']}: {', '.join(v['reasons'])}"
-                    for v in r["sentence_verdicts"]  # type: ignore[attr-defined]
-                    if v["verdict"] != "supported"
-                )
-                + f" | contradicts reference on {r['metrics']['contradictions']}"
-            ),
-        )  # type: ignore[index]
-        for r in _worst(records)
-    )
-    stamp = html.escape(
-        json.dumps(
-            {
-                k: results.get(k)
-                for k in (
-                    "config_hash",
-                    "kb_version",
-                    "generator",
-                    "model",
-                    "prompt_version",
-                    "labels_from",
-                    "split",
-                )
-            }
+    stamp = html.escape(json.dumps({k: results.get(k) for k in STAMP_KEYS if k in results}))
+    warning = ""
+    if results.get("uncertified_encoder_ok"):
+        warning = (
+            '<p class="warn">Research run: drafts were measured past the image path\'s '
+            "risk_not_certified gate. The service abstains on these studies.</p>"
         )
-    )
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:auto}"
-        "td{border:1px solid #ccc;padding:4px;vertical-align:top;font-size:13px}"
-        "table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px;vertical-align:top;font-size:13px}"
+        "table{border-collapse:collapse}figcaption{font-size:13px;max-width:640px}"
+        ".warn{background:#fde2e1;border:1px solid #c44e52;padding:6px}"
     )
     parts = [
         f'<!doctype html><html><head><meta charset="utf-8"><title>radrag eval {name}</title>',
         f"<style>{style}</style></head><body>",
-        f"<h1>radrag evaluation: {html.escape(name)}</h1><p><code>{stamp}</code></p>",
-        f"<h2>Metrics</h2><table>{rows}</table>",
+        f"<h1>radrag evaluation: {html.escape(name)}</h1><p><code>{stamp}</code></p>{warning}",
+        f"<h2>Metrics</h2><table>{_metrics_rows(results)}</table>",
+        _na_note(results),
         f"<p>selective risk at coverage: <code>{html.escape(sel)}</code></p>",
+        subgroup_table(results.get("subgroups") or {}),  # type: ignore[arg-type]
         '<h2>Coverage and risk</h2><img src="coverage_risk.png" alt="coverage-risk curve">',
         '<h2>Per-finding F1</h2><img src="f1_per_finding.png" alt="per-finding F1">',
         "<h2>Label confusion (reference vs draft, all findings)</h2>",
         '<img src="label_confusion.png" alt="label confusion">',
-        "<h2>Worst cases</h2><table><tr><td>case</td><td>draft</td><td>reference</td>",
-        f"<td>verdicts</td></tr>{worst}</table></body></html>",
+        _reliability_section(results, out_dir),
+        _worst_section(records, int(results.get("n_drafted") or 0)),  # type: ignore[call-overload]
+        "</body></html>",
     ]
-    page = "\n".join(parts)
     path = out_dir / "report.html"
-    path.write_text(page)
+    path.write_text("\n".join(p for p in parts if p))
     return path
-
-
-def _fmt(v: object) -> str:
-    return f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))

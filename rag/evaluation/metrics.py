@@ -6,7 +6,8 @@ Conventions (stated because the literature varies):
   hallucination and contradiction counts.
 - A draft "hallucinates" when it asserts a finding present that the reference does not
   assert present. It "contradicts" when a finding both mention has different states
-  (presence, absence or certainty).
+  (presence, absence or certainty); a "hard" contradiction is present against absent or
+  the reverse (hedged statements excluded), the loss the image guard is calibrated on.
 - F1 is over the positive class (`present`) of the 14 findings, on drafted reports.
 """
 
@@ -23,6 +24,7 @@ HEADLINE = (
     "coverage",
     "hallucinated_finding_rate",
     "contradiction_rate",
+    "hard_contradiction_rate",
     "unsupported_sentence_rate",
     "chexpert_f1_micro",
     "chexpert_f1_macro",
@@ -31,7 +33,12 @@ HEADLINE = (
     "rouge_l",
 )
 LOWER_IS_BETTER = frozenset(
-    {"hallucinated_finding_rate", "contradiction_rate", "unsupported_sentence_rate"}
+    {
+        "hallucinated_finding_rate",
+        "contradiction_rate",
+        "hard_contradiction_rate",
+        "unsupported_sentence_rate",
+    }
 )
 _SKIP = (Finding.no_finding,)
 
@@ -49,6 +56,14 @@ def contradictions(draft: Labels, reference: Labels) -> list[Finding]:
     """Findings both mention with different states."""
     return [
         f for f, s in draft.items() if f not in _SKIP and f in reference and reference[f] is not s
+    ]
+
+
+def hard_contradictions(draft: Labels, reference: Labels) -> list[Finding]:
+    """Findings the draft states present that the reference says absent, or the reverse."""
+    flip = {State.present: State.absent, State.absent: State.present}
+    return [
+        f for f, s in draft.items() if f not in _SKIP and s in flip and reference.get(f) is flip[s]
     ]
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from rag.adapters.iu_xray import IUReport
 from rag.domain import Finding, LabelSet, State, Verdict
 from rag.evaluation import metrics as m
+from rag.evaluation.aggregate import aggregate, parse_states
 from rag.evaluation.drafters import Drafter, EvalCase, Outcome
 from rag.ports import Labeler
 from rag.stages.verify import verify_text
-
-COVERAGES = (0.5, 0.7, 0.9)
 
 
 class RunConflict(RuntimeError):
@@ -35,12 +35,24 @@ def _labels_json(labels: dict[Finding, State]) -> dict[str, str]:
 
 
 def score_case(case: EvalCase, out: Outcome, labeler: Labeler) -> dict[str, object]:
-    """Per-case record: inputs, draft, verdicts and metrics (labeler applied to both texts)."""
-    ref = labeler.label_report(case.reference)  # type: ignore[attr-defined]
+    """Per-case record: inputs, draft, verdicts and metrics.
+
+    The reference labels are the dataset's own when it has them (NIH), else the labeler's
+    reading of the reference report; the draft is always read by the labeler. Draft
+    statements about findings the reference cannot score are kept apart, never errors.
+    """
+    if case.reference_labels is not None:
+        ref = dict(case.reference_labels)
+    else:
+        ref = labeler.label_report(case.reference)  # type: ignore[attr-defined]
+    inputs: dict[str, object] = {"labels": case.labels.as_states(), "indication": case.indication}
+    if case.probabilities is not None:
+        # Unrounded encoder probabilities: the reliability diagram is binned from these.
+        inputs["probabilities"] = {f.value: p for f, p in case.probabilities.items()}
     rec: dict[str, object] = {
         "case_id": case.id,
-        "inputs": {"labels": case.labels.as_states(), "indication": case.indication},
-        "reference": case.reference,
+        "inputs": inputs,
+        "reference": case.reference or None,
         "reference_labels": _labels_json(ref),
         "status": out.status,
         "draft": out.text if out.status == "drafted" else None,
@@ -51,13 +63,17 @@ def score_case(case: EvalCase, out: Outcome, labeler: Labeler) -> dict[str, obje
     }
     if out.status != "drafted":
         return rec
-    draft = labeler.label_report(out.text)  # type: ignore[attr-defined]
+    said = labeler.label_report(out.text)  # type: ignore[attr-defined]
+    draft = {f: s for f, s in said.items() if case.scored is None or f in case.scored}
     # Every returned sentence is re-checked here the same way for every generator, so the
     # unsupported rate of a guarded run is measured, not assumed.
     checks = verify_text(out.text, case.labels, labeler, case.indication)
     rec.update(
         {
             "draft_labels": _labels_json(draft),
+            "unscored_draft_labels": _labels_json(
+                {f: s for f, s in said.items() if f not in draft}
+            ),
             "sentence_verdicts": [
                 {"text": v.text, "verdict": v.verdict.value, "reasons": list(v.reasons)}
                 for v in checks
@@ -65,57 +81,13 @@ def score_case(case: EvalCase, out: Outcome, labeler: Labeler) -> dict[str, obje
             "metrics": {
                 "hallucinated": [f.value for f in m.hallucinated(draft, ref)],
                 "contradictions": [f.value for f in m.contradictions(draft, ref)],
+                "hard_contradictions": [f.value for f in m.hard_contradictions(draft, ref)],
                 "n_sentences": len(checks),
                 "n_unsupported": sum(v.verdict is Verdict.unsupported for v in checks),
             },
         }
     )
     return rec
-
-
-def _parse(d: dict[str, str]) -> dict[Finding, State]:
-    return {Finding(f): State(s) for f, s in d.items()}
-
-
-def aggregate(records: Sequence[dict[str, object]]) -> dict[str, object]:
-    """results.json metrics from case records."""
-    drafted = [r for r in records if r["status"] == "drafted"]
-    n, nd = len(records), len(drafted)
-    refs = [_parse(r["reference_labels"]) for r in drafted]  # type: ignore[arg-type]
-    drafts = [_parse(r["draft_labels"]) for r in drafted]  # type: ignore[arg-type]
-    sent = sum(r["metrics"]["n_sentences"] for r in drafted)  # type: ignore[index]
-    unsup = sum(r["metrics"]["n_unsupported"] for r in drafted)  # type: ignore[index]
-    loss = [
-        None if r["status"] != "drafted" else int(bool(r["metrics"]["contradictions"]))  # type: ignore[index]
-        for r in records
-    ]
-    scores = [r["score"] if r["status"] == "drafted" else None for r in records]
-    res: dict[str, object] = {
-        "n_cases": n,
-        "n_drafted": nd,
-        "n_abstained": n - nd,
-        "coverage": nd / n if n else 0.0,
-        "hallucinated_finding_rate": sum(bool(r["metrics"]["hallucinated"]) for r in drafted) / nd
-        if nd
-        else 0.0,  # type: ignore[index]
-        "contradiction_rate": sum(bool(r["metrics"]["contradictions"]) for r in drafted) / nd
-        if nd
-        else 0.0,  # type: ignore[index]
-        "unsupported_sentence_rate": unsup / sent if sent else 0.0,
-        **m.chexpert_f1(drafts, refs),
-        "bleu4": m.bleu4([r["draft"] for r in drafted], [r["reference"] for r in drafted]),  # type: ignore[misc]
-        "rouge_l": m.rouge_l([r["draft"] for r in drafted], [r["reference"] for r in drafted]),  # type: ignore[misc]
-        "selective_risk_at_coverage": {
-            str(c): m.selective_risk(scores, loss, c) for c in COVERAGES
-        },
-        "coverage_risk_curve": m.coverage_risk_curve(scores, loss),
-    }
-    abst: dict[str, int] = {}
-    for r in records:
-        for code in r["abstention"]:  # type: ignore[attr-defined]
-            abst[code] = abst.get(code, 0) + 1
-    res["abstention_reasons"] = abst
-    return res
 
 
 def run(
@@ -215,12 +187,19 @@ def rescore(src: Path, dst: Path, labeler: Labeler, progress: bool = False) -> d
         except json.JSONDecodeError:
             continue  # a line cut by an interruption was never a finished case
         inputs = r["inputs"]
+        # A label-only dataset (NIH) stored its own reference labels: those are data, not
+        # the labeler's reading, so they are kept as they are and still bound what is scored.
+        given = None if r["reference"] else parse_states(r["reference_labels"])
+        probs = inputs.get("probabilities")
         case = EvalCase(
             r["case_id"],
             LabelSet.from_states(inputs["labels"]),
-            r["reference"],
+            r["reference"] or "",
             inputs["indication"],
             r.get("meta") or {},
+            reference_labels=given,
+            scored=None if given is None else frozenset(given),
+            probabilities=None if probs is None else {Finding(f): p for f, p in probs.items()},
         )
         drafted = r["status"] == "drafted"
         outcomes[case.id] = Outcome(
@@ -232,3 +211,18 @@ def rescore(src: Path, dst: Path, labeler: Labeler, progress: bool = False) -> d
         )
         cases.append(case)
     return run(cases, _Replay(str(old["generator"]), outcomes), labeler, dst, config, progress)
+
+
+def iu_cases(
+    reports: Mapping[str, IUReport], ids: Sequence[str], labeler: Labeler
+) -> tuple[list[EvalCase], int]:
+    """Oracle-label cases of IU reports, and how many had nothing in the ontology to draft."""
+    cases, skipped = [], 0
+    for rid in ids:
+        rep = reports[rid]
+        labels = label_set_from_reference(labeler.label_report(rep.text)) if rep.text else None  # type: ignore[attr-defined]
+        if labels is None:
+            skipped += 1
+            continue
+        cases.append(EvalCase(rid, labels, rep.text, rep.indication or None))
+    return cases, skipped
