@@ -90,11 +90,12 @@ bench: kb vllm-venv
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_guard.py
-	$(BIN)/python bench/bench_eval.py
 	$(BIN)/python bench/bench_encoder.py
 	bench/time_to_first_report.sh
 	scripts/vllm.sh start
 	$(BIN)/python bench/bench_vllm.py
+	# After the server is up, so the LLM generators are timed too (cases/s per generator).
+	$(BIN)/python bench/bench_eval.py
 
 soak: kb  ## bounded load on loopback: throughput, latency percentiles, errors, memory
 	$(BIN)/python bench/soak.py
