@@ -2,7 +2,12 @@
 
 Starts `radrag serve` on a free 127.0.0.1 port (auth disabled: loopback only), drives
 POST /v1/reports at concurrency 1, 8 and 32 for a bounded time each, and reports
-throughput, latency percentiles, errors and the server's resident memory.
+throughput, latency percentiles, errors, abstentions by reason and the server's resident
+memory. `--generator vllm` soaks the LLM path against the server `make vllm` started
+(RADRAG_VLLM_URL / RADRAG_VLLM_MODEL as usual); a request that outlives the LLM timeout
+is an explicit abstention, counted apart from errors (non-200 answers or no answer).
+
+    python bench/soak.py [--seconds 20] [--levels 1,8,32] [--generator extractive|vllm]
 """
 
 from __future__ import annotations
@@ -43,33 +48,39 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def body(rng: random.Random) -> dict:
+def body(rng: random.Random, max_findings: int) -> dict:
     """A random label set."""
-    chosen = rng.sample(FINDINGS, rng.randint(2, len(FINDINGS)))
+    chosen = rng.sample(FINDINGS, rng.randint(2, max_findings))
     return {
         "labels": {f: rng.choice(["present", "absent", "absent", "uncertain"]) for f in chosen},
         "indication": "Shortness of breath.",
     }
 
 
-async def load(base: str, concurrency: int, seconds: float) -> dict[str, float]:
+async def load(
+    base: str, concurrency: int, seconds: float, max_findings: int, timeout_s: float
+) -> dict[str, object]:
     """Run `concurrency` workers for `seconds`; return throughput and latency figures."""
     lat: list[float] = []
     errors = 0
+    abstained: dict[str, int] = {}
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async def worker(seed: int) -> None:
         nonlocal errors
         rng = random.Random(seed)
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=timeout_s, limits=limits) as client:
             while time.monotonic() < deadline:
                 t = time.perf_counter()
                 try:
-                    r = await client.post("/v1/reports", json=body(rng))
+                    r = await client.post("/v1/reports", json=body(rng, max_findings))
                     ok = r.status_code == 200
                 except httpx.HTTPError:
                     ok = False
+                if ok and r.json()["status"] == "abstained":
+                    for reason in r.json()["abstention"]["reasons"]:
+                        abstained[reason["code"]] = abstained.get(reason["code"], 0) + 1
                 lat.append((time.perf_counter() - t) * 1000)
                 errors += not ok
 
@@ -84,6 +95,7 @@ async def load(base: str, concurrency: int, seconds: float) -> dict[str, float]:
         "p95_ms": q[94],
         "p99_ms": q[98],
         "errors": errors,
+        "abstained": dict(sorted(abstained.items())),
     }
 
 
@@ -92,11 +104,21 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--levels", default="1,8,32")
+    ap.add_argument("--generator", choices=["extractive", "vllm"], default="extractive")
+    ap.add_argument("--max-findings", type=int, default=len(FINDINGS), help="per label set")
     args = ap.parse_args()
+    # An LLM draft takes seconds to minutes on a CPU; the client waits longer than the
+    # service's own LLM timeout so every answer, abstention included, is seen.
+    timeout_s = 30.0 if args.generator == "extractive" else 900.0
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "RADRAG_AUTH": "disabled", "RADRAG_MAX_INFLIGHT": "64"}
+    env = {
+        **os.environ,
+        "RADRAG_AUTH": "disabled",
+        "RADRAG_MAX_INFLIGHT": "64",
+        "RADRAG_GENERATOR": args.generator,
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "rag.cli", "serve", "--port", str(port)],
         env=env,
@@ -115,16 +137,16 @@ def main() -> int:
         else:
             print("server did not become ready", file=sys.stderr)
             return 1
-        asyncio.run(load(base, 4, 3.0))  # warm-up
+        asyncio.run(load(base, 4, 3.0, args.max_findings, timeout_s))  # warm-up
         start = rss_mb(proc.pid)
         total_errors = 0
         for c in (int(x) for x in args.levels.split(",")):
-            r = asyncio.run(load(base, c, args.seconds))
+            r = asyncio.run(load(base, c, args.seconds, args.max_findings, timeout_s))
             total_errors += int(r["errors"])
             print(
                 f"concurrency {c:3d}: {r['requests']:6d} requests, {r['rps']:7.1f} req/s, "
                 f"p50 {r['p50_ms']:6.1f} ms, p95 {r['p95_ms']:6.1f} ms, "
-                f"p99 {r['p99_ms']:6.1f} ms, errors {r['errors']}"
+                f"p99 {r['p99_ms']:6.1f} ms, errors {r['errors']}, abstained {r['abstained']}"
             )
         end = rss_mb(proc.pid)
         growth = (end - start) / start

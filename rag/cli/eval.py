@@ -290,18 +290,30 @@ def compare(
 @app.command("table")
 def table(
     runs: Annotated[list[Path], typer.Argument(help="results folders, one row each")],
+    plot: Annotated[
+        Path | None, typer.Option(help="also draw every run's coverage-risk curve in one PNG")
+    ] = None,
 ) -> None:
     """Print the headline metrics of several runs as one Markdown table."""
-    cols = ("n_cases", *GATED)
-    typer.echo("| run | " + " | ".join(cols) + " |")
-    typer.echo("|---" * (len(cols) + 1) + "|")
+    results: dict[str, dict[str, object]] = {}
     for folder in runs:
         try:
             res = json.loads((folder / "results.json").read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise fail(f"cannot read {folder}/results.json: {exc}") from None
-        cells = [_cell(res.get(k)) for k in cols]
-        typer.echo(f"| {res.get('generator', folder.name)} | " + " | ".join(cells) + " |")
+        name = str(res.get("generator", folder.name))
+        results[name if name not in results else f"{name} ({folder.name})"] = res
+    cols = ("n_cases", *GATED)
+    typer.echo("| run | " + " | ".join(cols) + " |")
+    typer.echo("|---" * (len(cols) + 1) + "|")
+    for name, res in results.items():
+        typer.echo(f"| {name} | " + " | ".join(_cell(res.get(k)) for k in cols) + " |")
+    if plot is not None:
+        from rag.evaluation.figures import plot_coverage_risk
+
+        curves = {n: r.get("coverage_risk_curve") or [] for n, r in results.items()}
+        plot_coverage_risk(curves, plot)  # type: ignore[arg-type]
+        typer.echo(f"coverage-risk curves: {plot}")
 
 
 def _cell(v: object) -> str:

@@ -121,6 +121,9 @@ def test_table_prints_one_row_per_run(tmp_path: Path) -> None:
     col = head.index("contradiction_rate")
     assert rows["unguarded"][col] == "0.500" and rows["extractive"][col] == "0.000"
     assert rows["unguarded"][head.index("bleu4")] == "–"  # missing metric, not 0
+    png = tmp_path / "curves.png"
+    plotted = subprocess.run([*cmd, "--plot", str(png)], capture_output=True, text=True)
+    assert plotted.returncode == 0 and png.read_bytes()[:4] == b"\x89PNG"
     missing = subprocess.run([*cmd[:-2], str(tmp_path / "nope")], capture_output=True, text=True)
     assert missing.returncode == 2 and "results.json" in missing.stderr
 
