@@ -67,6 +67,18 @@ def core_metrics(records: Sequence[Record]) -> dict[str, object]:
     }
 
 
+# What each subgroup reports (results.json and the HTML table).
+SUBGROUP_COLUMNS = (
+    "n_cases",
+    "n_drafted",
+    "coverage",
+    "hallucinated_finding_rate",
+    "contradiction_rate",
+    "hard_contradiction_rate",
+    "chexpert_f1_micro",
+)
+
+
 def subgroups(
     records: Sequence[Record], keys: Sequence[str] = SUBGROUP_KEYS
 ) -> dict[str, dict[str, dict[str, object]]]:
@@ -75,15 +87,6 @@ def subgroups(
     Only keys some case's meta carries are reported, so datasets without demographics
     (IU X-ray) get an empty block.
     """
-    wanted = (
-        "n_cases",
-        "n_drafted",
-        "coverage",
-        "hallucinated_finding_rate",
-        "contradiction_rate",
-        "hard_contradiction_rate",
-        "chexpert_f1_micro",
-    )
     out: dict[str, dict[str, dict[str, object]]] = {}
     for key in keys:
         groups: dict[str, list[Record]] = {}
@@ -93,7 +96,7 @@ def subgroups(
                 groups.setdefault(str(value), []).append(r)
         if groups:
             out[key] = {
-                v: {k: core_metrics(groups[v])[k] for k in wanted}
+                v: {k: core_metrics(groups[v])[k] for k in SUBGROUP_COLUMNS}
                 for v in sorted(groups, key=lambda v: (_VALUE_ORDER.get(v, len(_VALUE_ORDER)), v))
             }
     return out

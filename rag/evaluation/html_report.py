@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rag.evaluation import figures
 from rag.evaluation import metrics as m
+from rag.evaluation.aggregate import SUBGROUP_COLUMNS
 
 STAMP_KEYS = (
     "config_hash",
@@ -21,15 +22,6 @@ STAMP_KEYS = (
     "prompt_version",
     "encoder",
     "uncertified_encoder_ok",
-)
-SUBGROUP_COLUMNS = (
-    "n_cases",
-    "n_drafted",
-    "coverage",
-    "hallucinated_finding_rate",
-    "contradiction_rate",
-    "hard_contradiction_rate",
-    "chexpert_f1_micro",
 )
 
 
