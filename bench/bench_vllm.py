@@ -15,14 +15,13 @@ import argparse
 import json
 import random
 import re
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import uvicorn
 from bench_foundation import random_labels  # same label-set generator as the foundation bench
+from inprocess import serve
 
 from rag.api.app import create_app
 from rag.config import get_settings
@@ -56,12 +55,6 @@ def run_level(send, items: list, concurrency: int, vllm_url: str) -> dict[str, f
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     """Run the comparison and print one JSON object."""
     ap = argparse.ArgumentParser()
@@ -91,15 +84,9 @@ def main() -> None:
         msgs = render_draft_messages(gen.prompt, ls, shown, None, None)
         bodies.append(gen.request_body(msgs, draft_schema(ls, shown)))
 
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services=svc), host="127.0.0.1", port=port, log_level="error")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.1)
+    base, server = serve(create_app(services=svc))
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=900, limits=limits)
+    api = httpx.Client(base_url=base, timeout=900, limits=limits)
     llm = httpx.Client(base_url=settings.vllm_url, timeout=900, limits=limits)
     statuses: dict[str, int] = {}
     lock = threading.Lock()
