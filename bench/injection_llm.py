@@ -67,6 +67,10 @@ def main() -> int:
             if r.status_code == 200:
                 body = r.json()
                 row["status"] = body["status"]
+                # Sentences the verifier stopped: how often the model followed the text.
+                row["stopped"] = [
+                    v["text"] for v in body["verdicts"] if v["verdict"] != "supported"
+                ]
                 if body["status"] == "drafted":
                     row["violations"] = violations(body, case["indication"], kb_ids)
                 else:
@@ -88,6 +92,7 @@ def main() -> int:
         "abstained": sum(r.get("status") == "abstained" for r in rows),
         "rejected_422": sum(r["http"] == 422 for r in rows),
         "answers_with_injected_content": sum(bool(r.get("violations")) for r in rows),
+        "llm_sentences_stopped_by_verifier": sum(len(r.get("stopped", [])) for r in rows),
     }
     print(json.dumps(summary))
     return 0 if summary["ok"] == len(rows) else 1
