@@ -25,9 +25,16 @@ class RunConflict(RuntimeError):
     """The output folder holds a run with another configuration."""
 
 
+# How many cases a run takes says nothing about how each case is drafted or scored: a
+# `--limit 100` run can be extended to `--limit 300` in the same folder (the first 100
+# cases are not drafted again), so the limit is stamped but not hashed.
+_NOT_HASHED = frozenset({"limit"})
+
+
 def config_hash(config: dict[str, object]) -> str:
-    """A short, stable hash of a run's configuration."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    """A short, stable hash of what decides each case's outcome (not how many cases)."""
+    hashed = {k: v for k, v in config.items() if k not in _NOT_HASHED}
+    return hashlib.sha256(json.dumps(hashed, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _labels_json(labels: dict[Finding, State]) -> dict[str, str]:

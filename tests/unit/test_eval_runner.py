@@ -66,6 +66,20 @@ def test_run_writes_outputs_and_resumes(tiny_services: Services, tmp_path: Path)
         run(CASES, drafter, RuleLabeler(), tmp_path, {**cfg, "kb_version": "v2"}, progress=False)
 
 
+def test_a_limited_run_extends_in_place(tiny_services: Services, tmp_path: Path) -> None:
+    drafter = CountingDrafter(GuardedDrafter(tiny_services.pipeline, "extractive"))
+    cfg = {"generator": "extractive", "kb_version": "v1"}
+    first = run(CASES[:2], drafter, RuleLabeler(), tmp_path, {**cfg, "limit": 2}, progress=False)
+    more = run(CASES, drafter, RuleLabeler(), tmp_path, {**cfg, "limit": 3}, progress=False)
+    # Same configuration apart from the count: the two done cases are not drafted again.
+    assert drafter.calls == 3
+    assert first["config_hash"] == more["config_hash"]
+    assert (first["n_cases"], more["n_cases"], more["limit"]) == (2, 3, 3)
+    # Asking for fewer again scores only those, from what is stored.
+    back = run(CASES[:1], drafter, RuleLabeler(), tmp_path, {**cfg, "limit": 1}, progress=False)
+    assert drafter.calls == 3 and back["n_cases"] == 1
+
+
 def _results(folder: Path, **metrics: float) -> Path:
     folder.mkdir()
     (folder / "results.json").write_text(json.dumps(metrics))
