@@ -67,7 +67,9 @@ run: kb vllm  ## start vLLM, then the API on 127.0.0.1:8000 with the vLLM genera
 	RADRAG_GENERATOR=vllm $(BIN)/radrag serve
 
 test: venv vllm-venv  ## everything, including the tier that starts a real vLLM server
-	RADRAG_REQUIRE_VLLM=1 $(BIN)/pytest -q
+	# --durations: CI's log then shows where its time goes (the vLLM server's start is the
+	# setup of the first vllm test).
+	RADRAG_REQUIRE_VLLM=1 $(BIN)/pytest -q --durations=12
 
 test-vllm: venv vllm-venv
 	RADRAG_REQUIRE_VLLM=1 $(BIN)/pytest -q -m vllm -s
