@@ -31,7 +31,8 @@ start)
   # the model on the rest: on a 2-core machine that is half the compute. Measured here
   # (Qwen 0.5B, 16 IU eval cases at concurrency 8): 192 s with 'auto', 143 s bound to both
   # cores. Small machines therefore bind all cores; larger ones keep vLLM's default.
-  if [[ -z ${VLLM_CPU_OMP_THREADS_BIND:-} ]] && ! command -v nvidia-smi >/dev/null 2>&1 \
+  # "No GPU" is the Makefile's test (HAS_GPU): nvidia-smi missing or listing no device.
+  if [[ -z ${VLLM_CPU_OMP_THREADS_BIND:-} ]] && ! nvidia-smi -L >/dev/null 2>&1 \
       && (($(nproc) <= 4)); then
     export VLLM_CPU_OMP_THREADS_BIND="0-$(($(nproc) - 1))"
   fi
