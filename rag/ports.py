@@ -47,6 +47,16 @@ class Labeler(Protocol):
         ...
 
 
+class SentenceCheck(Protocol):
+    """A second, independent reader: reasons a sentence is not supported (empty if it is)."""
+
+    name: str
+
+    def check(self, sentence: str, labels: LabelSet) -> tuple[str, ...]:
+        """Reason codes against the label set; an empty tuple means supported."""
+        ...
+
+
 class Generator(Protocol):
     """Drafts findings and impression sentences constrained to a label set."""
 

@@ -1,9 +1,11 @@
 """Spot patient-specific details: what a sentence says beyond a finding and its state.
 
 A label set says which findings are present; it says nothing about side, size, number,
-which device, or how things compare with an earlier study. A sentence that states such
-a detail must get it from the request (indication, prior report), never from a
-knowledge-base passage about another patient.
+which device, or how things compare with an earlier study, unless its structured
+attributes say so. A sentence that states such a detail must get it from those
+attributes or from the prior report, never from a knowledge-base passage about another
+patient, and never from the clinical indication: an indication is a question ("left
+chest pain"), not a finding.
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ _PATTERNS: dict[DetailKind, re.Pattern[str]] = {
         r"\b(?:small|large|moderate|moderately|mild|mildly|minimal|minimally|tiny|trace|massive|"
         r"marked|markedly|severe|severely|extensive|subtle|slight|slightly|huge|minor|"
         r"significant|substantial|diffuse|patchy|streaky|linear|calcified|"
-        r"loculated|tension|tortuous)\b",
+        r"loculated|tension|tortuous|"
+        # Comparatives and superlatives of size and extent.
+        r"larger|largest|smaller|smallest|bigger|biggest|greater|lesser|"
+        r"more|most|less|least|higher|lower|worse|worst|better)\b",
         re.I,
     ),
     DetailKind.device: re.compile(
@@ -79,11 +84,26 @@ _PATTERNS: dict[DetailKind, re.Pattern[str]] = {
         r"increas\w*|decreas\w*|resolv\w*|resolution|since|changed?|progress\w*|"
         r"evolving|recurren\w*|residual|remains?|remained|still|now|previously|old|"
         r"chronic(?:ally)?|healed|remote|known|history|postoperative|post-operative|"
-        r"status post|s/p|recent|earlier|before|follow-up|followup)\b",
+        r"status post|s/p|recent|earlier|before|follow-up|followup|"
+        # Change and time words: any statement that compares with an earlier study.
+        r"enlarg(?:ing|ement since)|expanding|growing|grown|shrinking|shrunk|developed|"
+        r"developing|appeared|re-?demonstrated|continued|continues|continuing|currently|"
+        r"already|anymore|yet|lately|again|interval(?:ly)?|baseline|serial|sequential|"
+        r"reaccumulat\w*|re-?expan\w*|regress\w*|clearing|cleared|returned|same)\b",
         re.I,
     ),
     DetailKind.redacted: re.compile(r"\bX{3,}\b"),
 }
+
+
+def all_detail_patterns() -> tuple[re.Pattern[str], ...]:
+    """Every detail pattern (the vocabulary check masks the words they account for)."""
+    return tuple(_PATTERNS.values())
+
+
+# Side and place words on a statement that asserts nothing present ("Both lungs are
+# clear.", "No left pleural effusion.") describe the examination, not the patient.
+_EXAM_KINDS = frozenset({DetailKind.laterality, DetailKind.location})
 
 
 def find_details(text: str) -> list[Detail]:
@@ -95,19 +115,28 @@ def find_details(text: str) -> list[Detail]:
     return found
 
 
-def unsupported_details(text: str, given: str, has_prior: bool) -> list[Detail]:
-    """Details in `text` that the request (`given`: indication and prior text) does not give.
+def unsupported_details(
+    text: str, licensed: frozenset[str], has_prior: bool, asserts_present: bool = True
+) -> list[Detail]:
+    """Details in `text` that nothing licenses.
 
-    A comparison word is allowed only when a prior study was given; any other detail
-    only when the same word appears in the request.
+    `licensed` holds the words the label set's attributes and the prior report give. A
+    comparison word is allowed only when a prior study was given; side and place words
+    are not patient details when the sentence asserts no finding present or uncertain.
     """
-    given_words = {w.lower() for w in re.findall(r"[A-Za-z0-9.]+", given or "")}
     out = []
     for d in find_details(text):
         if d.kind is DetailKind.comparison and has_prior:
             continue
+        if d.kind in _EXAM_KINDS and not asserts_present:
+            continue
         words = d.text.split()
-        if words and all(w in given_words for w in words):
+        if words and all(w in licensed for w in words):
             continue
         out.append(d)
     return out
+
+
+def words_of(text: str | None) -> frozenset[str]:
+    """Lower-cased words of a request text (the prior report), as detail licences."""
+    return frozenset(w.lower() for w in re.findall(r"[A-Za-z]+|\d+(?:\.\d+)?", text or ""))

@@ -176,7 +176,10 @@ RULES: tuple[Rule, ...] = (
         r"enlarged mediastinum)\b",
     ),
     # Lungs and pleura.
-    _r(F.pneumothorax, r"\b(?:pneumothora(?:x|ces|xes)|collapsed lung)\b"),
+    # Synonyms and abbreviations beyond CheXpert's phrases come from radiology-semantic-dict's
+    # synonym table (ptx, ggo, oedema) and from IU X-ray train reports (volume loss: 12 uses,
+    # vascular engorgement: 17); tests/unit/test_verify_v2.py exercises each.
+    _r(F.pneumothorax, r"\b(?:pneumothora(?:x|ces|xes)|collapsed lung|ptx)\b"),
     _r(
         F.pleural_other,
         r"\bpleural (?:thickening|plaques?|scarring|calcifications?|fibrosis)\b|\bfibrothorax\b|"
@@ -190,12 +193,13 @@ RULES: tuple[Rule, ...] = (
     ),
     _r(
         F.edema,
-        r"\b(?:(?:pulmonary |interstitial |alveolar )?edema|(?:pulmonary )?(?:vascular )?congestion|"
+        r"\b(?:(?:pulmonary |interstitial |alveolar )?(?:edema|oedema)|(?:pulmonary )?(?:vascular )?congestion|"
+        r"(?:pulmonary )?vascular engorgement|"
         r"congestive (?:heart )?failure|chf|kerley b lines|cephalization)\b",
     ),
     _r(F.consolidation, r"\bconsolidat(?:ion|ions|ed|ive)\b"),
     _r(F.pneumonia, r"\b(?:pneumonias?|bronchopneumonia|infectious process|infection|pneumonic)\b"),
-    _r(F.atelectasis, r"\b(?:atelecta(?:sis|ses|tic)|collapse[sd]?)\b"),
+    _r(F.atelectasis, r"\b(?:atelecta(?:sis|ses|tic)|collapse[sd]?|volume loss)\b"),
     _r(
         F.lung_lesion,
         r"\b(?:nodules?|nodular (?:opacit(?:y|ies)|densit(?:y|ies))|masse?s?|masslike|mass-like|"
@@ -204,13 +208,13 @@ RULES: tuple[Rule, ...] = (
     ),
     _r(
         F.lung_opacity,
-        r"\b(?:opacit(?:y|ies)|opacification|infiltrat(?:e|es|ion|ive)|air ?space (?:disease|opacit(?:y|ies)|process)|"
+        r"\b(?:opacit(?:y|ies)|opacification|infiltrat(?:e|es|ion|ive)|air[- ]?space (?:disease|opacit(?:y|ies)|process)|ggos?|"
         r"airspace density|hazy|haziness|ground[- ]glass|interstitial (?:markings|opacit(?:y|ies)|prominence|process|disease))\b",
     ),
     _r(F.fracture, r"\b(?:fractures?|fractured|fx)\b"),
     _r(
         F.support_devices,
-        r"\b(?:support devices?|devices?|tubes?|catheters?|pacemakers?|pacer|defibrillators?|aicd|icd|"
+        r"\b(?:support devices?|devices?|tubes?|catheters?|pacemakers?|pacer|defibrillators?|aicd|icd|ett|ngt|ogt|cvc|"
         r"picc|mediport|port-a-cath|(?:chest |power )?port|stents?|hardware|surgical clips|clips|"
         r"sternotomy wires|wires|leads?|drains?|cannula|coils?|prosthetic valve|valve replacement|"
         r"(?:central venous|central|venous|arterial|jugular|subclavian|swan[- ]ganz) (?:line|catheter)s?|"

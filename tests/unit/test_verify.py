@@ -75,14 +75,17 @@ def test_evidence_must_be_retrieved_and_on_topic() -> None:
     assert v is Verdict.unsupported and reasons[0].startswith("no_evidence")
 
 
-def test_request_text_licenses_details() -> None:
-    ctx = VerificationContext(
-        labels=LABELS,
-        retrieved=RETRIEVED,
-        prior_report="Cardiomegaly.",
-        indication="markedly short of breath",
+def test_prior_report_licenses_details_and_the_indication_does_not() -> None:
+    prior = VerificationContext(
+        labels=LABELS, retrieved=RETRIEVED, prior_report="Markedly enlarged heart."
     )
-    assert verdict("The heart is markedly enlarged, unchanged.", ctx=ctx)[0] is Verdict.supported
+    assert verdict("The heart is markedly enlarged, unchanged.", ctx=prior)[0] is Verdict.supported
+    # An indication is a question, not a finding: its words license nothing.
+    asked = VerificationContext(
+        labels=LABELS, retrieved=RETRIEVED, indication="markedly short of breath"
+    )
+    v, reasons = verdict("The heart is markedly enlarged.", ctx=asked)
+    assert v is Verdict.unsupported and "detail_not_given:size:markedly" in reasons
 
 
 def test_free_text_mode_needs_no_citations() -> None:
