@@ -52,6 +52,26 @@ def require(scope: str) -> Callable[[Request], str]:
     return check
 
 
+def reveal_rejected_text(request: Request, asked: bool) -> bool:
+    """Whether rejected generated text may be shown: only when asked, and only to admins."""
+    if not asked:
+        return False
+    svc: Services = request.app.state.services
+    if svc.settings.auth == "disabled":
+        return True
+    key = _presented_key(request)
+    rec = svc.keys.lookup(key) if key else None
+    if rec is None or "admin" not in rec.scopes:
+        raise HTTPException(
+            status_code=403,
+            detail={
+                "field": "debug_rejected_text",
+                "message": "rejected text is shown only to keys with the 'admin' scope",
+            },
+        )
+    return True
+
+
 class InflightLimiter:
     """Bounds concurrent drafts/verifications; beyond the bound answer 503 at once."""
 

@@ -49,7 +49,9 @@ class ImageReportResponse(ReportResponse):
     encoding: EncodingPublic
 
     @classmethod
-    def of_images(cls, r: ReportResult, e: ImageEncoding) -> ImageReportResponse:
+    def of_images(
+        cls, r: ReportResult, e: ImageEncoding, reveal_rejected: bool = False
+    ) -> ImageReportResponse:
         """From a domain result and encoding."""
-        base = ReportResponse.of(r)
+        base = ReportResponse.of(r, reveal_rejected)
         return cls(**base.model_dump(), encoding=EncodingPublic.of(e))

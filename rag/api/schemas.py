@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Literal
 
@@ -15,8 +16,11 @@ from rag.domain import (
     FindingLabel,
     LabelSet,
     Provenance,
+    Repair,
     ReportResult,
+    SentenceVerdict,
     State,
+    Verdict,
 )
 
 MAX_TEXT = 4000
@@ -123,11 +127,54 @@ class ReportPublic(BaseModel):
 
 
 class VerdictPublic(BaseModel):
-    """The verifier's verdict on one drafted sentence."""
+    """The verifier's verdict on one drafted sentence.
 
-    text: str
+    A sentence that failed verification is generated text that must not leave the
+    service: its text is withheld (null) and identified by its sha256; an admin may ask
+    for it with `debug_rejected_text=true`.
+    """
+
+    text: str | None
+    text_sha256: str
     verdict: str
     reasons: list[str]
+
+    @classmethod
+    def of(cls, v: SentenceVerdict, reveal_rejected: bool = False) -> VerdictPublic:
+        """From a domain verdict, withholding rejected text unless asked."""
+        shown = v.verdict is Verdict.supported or reveal_rejected
+        return cls(
+            text=v.text if shown else None,
+            text_sha256=sha256_text(v.text),
+            verdict=v.verdict.value,
+            reasons=list(v.reasons),
+        )
+
+
+class RepairPublic(BaseModel):
+    """A sentence the guard replaced or dropped: the original is rejected text, withheld."""
+
+    original: str | None
+    original_sha256: str
+    action: Literal["replaced", "dropped"]
+    replacement: str | None
+    reasons: list[str]
+
+    @classmethod
+    def of(cls, r: Repair, reveal_rejected: bool = False) -> RepairPublic:
+        """From a domain repair; the replacement passed verification, the original did not."""
+        return cls(
+            original=r.original if reveal_rejected else None,
+            original_sha256=sha256_text(r.original),
+            action=r.action,
+            replacement=r.replacement,
+            reasons=list(r.reasons),
+        )
+
+
+def sha256_text(text: str) -> str:
+    """sha256 of a sentence's UTF-8 text (what a caller can match a withheld sentence by)."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class ReportResponse(BaseModel):
@@ -137,11 +184,11 @@ class ReportResponse(BaseModel):
     report: ReportPublic | None
     abstention: Abstention | None
     verdicts: list[VerdictPublic]
-    repairs: list[dict[str, object]]
+    repairs: list[RepairPublic]
     provenance: Provenance
 
     @classmethod
-    def of(cls, r: ReportResult) -> ReportResponse:
+    def of(cls, r: ReportResult, reveal_rejected: bool = False) -> ReportResponse:
         """From a domain result."""
         report = None
         if r.report is not None:
@@ -154,11 +201,8 @@ class ReportResponse(BaseModel):
             status=r.status,
             report=report,
             abstention=r.abstention,
-            verdicts=[
-                VerdictPublic(text=v.text, verdict=v.verdict.value, reasons=list(v.reasons))
-                for v in r.verdicts
-            ],
-            repairs=[rp.model_dump() for rp in r.repairs],
+            verdicts=[VerdictPublic.of(v, reveal_rejected) for v in r.verdicts],
+            repairs=[RepairPublic.of(rp, reveal_rejected) for rp in r.repairs],
             provenance=r.provenance,
         )
 

@@ -120,7 +120,8 @@ def _cited(obj: dict[str, Any], allowed: set[str], where: str) -> tuple[str, ...
         raise InvalidDraft(f"{where}: evidence must list 1..{MAX_CITES} passage ids")
     bad = [e for e in ev if e not in allowed]
     if bad:
-        raise InvalidDraft(f"{where}: evidence ids not offered: {bad}")
+        # Count, never quote: the ids are the model's words and it failed here.
+        raise InvalidDraft(f"{where}: {len(bad)} evidence id(s) not among those offered")
     return tuple(dict.fromkeys(ev))
 
 

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from rag.adapters.hf_image_encoder import EncoderLoadError
 from rag.adapters.image_io import ImageDecodeError, decode_image
 from rag.api.audit_records import draft_record, log
-from rag.api.deps import ServicesDep
+from rag.api.deps import ServicesDep, reveal_rejected_text
 from rag.api.image_schemas import ImageReportResponse
 from rag.api.schemas import MAX_TEXT, retry_after_header
 from rag.domain import DecodedImage
@@ -55,8 +55,10 @@ async def create_report_from_images(
     images: Annotated[list[UploadFile], File(description="DICOM, PNG or JPEG; one study")],
     indication: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
     prior_report: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
+    debug_rejected_text: bool = False,
 ) -> ImageReportResponse:
     """Encode the images, then draft a verified report or abstain with reasons."""
+    reveal = reveal_rejected_text(request, debug_rejected_text)
     cfg = svc.settings
     if len(images) > cfg.max_images:
         raise _bad(422, "images", f"at most {cfg.max_images} images per study")
@@ -84,4 +86,4 @@ async def create_report_from_images(
         "draft_images seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms
     )
     response.headers.update(retry_after_header(result))
-    return ImageReportResponse.of_images(result, encoding)
+    return ImageReportResponse.of_images(result, encoding, reveal)

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from rag.api.audit_records import draft_record, log
-from rag.api.deps import ServicesDep
+from rag.api.deps import ServicesDep, reveal_rejected_text
 from rag.api.schemas import (
     ReportCreate,
     ReportResponse,
@@ -22,9 +22,14 @@ router = APIRouter(tags=["reports"])
 
 @router.post("/v1/reports", response_model=ReportResponse)
 async def create_report(
-    body: ReportCreate, svc: ServicesDep, request: Request, response: Response
+    body: ReportCreate,
+    svc: ServicesDep,
+    request: Request,
+    response: Response,
+    debug_rejected_text: bool = False,
 ) -> ReportResponse:
     """Draft a verified report for a label set, or abstain with reasons."""
+    reveal = reveal_rejected_text(request, debug_rejected_text)
     t0 = time.perf_counter()
     try:
         draft_request = body.to_domain()
@@ -42,4 +47,4 @@ async def create_report(
     log.info("draft seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms)
     # Still an abstention (200): the header tells clients when the LLM will be tried again.
     response.headers.update(retry_after_header(result))
-    return ReportResponse.of(result)
+    return ReportResponse.of(result, reveal)
