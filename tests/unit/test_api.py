@@ -62,7 +62,9 @@ def test_draft_report(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "drafted"
-    first = body["report"]["findings"][0]
+    # Pleura before heart and mediastinum, as a radiologist orders the findings.
+    assert body["report"]["findings"][0]["text"] == "No pleural effusion."
+    first = body["report"]["findings"][1]
     assert first["text"] == "The heart is enlarged."
     assert first["findings"] == {"cardiomegaly": "present"}
     assert first["evidence"] and body["abstention"] is None
