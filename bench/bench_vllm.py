@@ -7,6 +7,7 @@ chat-completions bodies (same prompts, same schemas) to vLLM. Generated tokens a
 from vLLM's own counter (/metrics), so both sides are counted the same way.
 
     python bench/bench_vllm.py [--levels 1 8] [--per-level 8]
+    python bench/bench_vllm.py --latency 6   # where a guarded draft's time goes (one at a time)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from bench_foundation import random_labels  # same label-set generator as the foundation bench
 from inprocess import serve
+from vllm_latency import measure_one, summarize
 
 from rag.api.app import create_app
 from rag.config import get_settings
@@ -63,6 +65,13 @@ def main() -> None:
         "--per-level", type=int, nargs="+", default=[4, 8], help="requests per level and side"
     )
     ap.add_argument("--max-findings", type=int, default=14, help="assessed findings per study")
+    ap.add_argument(
+        "--latency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: guarded vs unconstrained latency of N label sets, one request at a time",
+    )
     args = ap.parse_args()
     # Auth off (the server below listens on loopback only): the bench measures drafting.
     settings = get_settings().model_copy(update={"generator": "vllm", "auth": "disabled"})
@@ -70,7 +79,7 @@ def main() -> None:
     gen = svc.pipeline.generator
     rng = random.Random(11)
     labels: list[LabelSet] = []
-    while len(labels) < max(args.per_level):
+    while len(labels) < max(*args.per_level, args.latency):
         ls = random_labels(rng)
         # Keep the first few findings: on a CPU the prompt (passages per finding) and the
         # output (one sentence per finding) grow with the label set.
@@ -84,6 +93,11 @@ def main() -> None:
         msgs = render_draft_messages(gen.prompt, ls, shown, None, None)
         bodies.append(gen.request_body(msgs, draft_schema(ls, shown)))
 
+    if args.latency:
+        llm = httpx.Client(base_url=settings.vllm_url, timeout=900)
+        rows = [measure_one(llm, b) for b in bodies[: args.latency]]
+        print(json.dumps({"model": settings.vllm_model, "latency": summarize(rows)}, indent=2))
+        return
     base, server = serve(create_app(services=svc))
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     api = httpx.Client(base_url=base, timeout=900, limits=limits)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from rag.domain import (
     Abstention,
     DraftRequest,
     DraftSentence,
     Finding,
+    FindingAttributes,
     FindingLabel,
     LabelSet,
     Provenance,
@@ -21,6 +23,7 @@ from rag.domain import (
     SentenceVerdict,
     State,
     Verdict,
+    attribute_problems,
 )
 
 MAX_TEXT = 4000
@@ -56,12 +59,40 @@ def validation_message(exc: ValidationError) -> str:
 
 
 class FindingLabelIn(BaseModel):
-    """A finding's state with an optional probability in [0, 1]."""
+    """A finding's state with an optional probability in [0, 1] and optional attributes."""
 
     model_config = ConfigDict(extra="forbid")
 
     state: State
     probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    attributes: FindingAttributes | None = Field(
+        default=None,
+        description="Side, size or severity, location, count, devices (closed vocabularies; "
+        "which apply depends on the finding, see rag.domain.attributes).",
+    )
+
+
+def _attributes_apply(
+    labels: dict[Finding, State | FindingLabelIn],
+) -> dict[Finding, State | FindingLabelIn]:
+    # Checked here rather than in the domain model so that the 422 names the exact field
+    # (labels.<finding>.attributes.<name>); pydantic prefixes these locations with "labels".
+    errors = [
+        InitErrorDetails(
+            type=PydanticCustomError("attribute_not_applicable", msg),
+            loc=(f.value, "attributes", field)[: 2 if field == "attributes" else 3],
+            input=None,  # never echo request content
+        )
+        for f, v in labels.items()
+        if isinstance(v, FindingLabelIn) and v.attributes is not None
+        for field, msg in attribute_problems(f, v.state, v.attributes)
+    ]
+    if errors:
+        raise ValidationError.from_exception_data("labels", errors)
+    return labels
+
+
+LabelsIn = Annotated[dict[Finding, State | FindingLabelIn], AfterValidator(_attributes_apply)]
 
 
 class ReportCreate(BaseModel):
@@ -74,7 +105,10 @@ class ReportCreate(BaseModel):
                 {
                     "labels": {
                         "cardiomegaly": {"state": "present", "probability": 0.91},
-                        "pleural_effusion": "absent",
+                        "pleural_effusion": {
+                            "state": "present",
+                            "attributes": {"laterality": "left", "severity": "small"},
+                        },
                         "pneumothorax": "absent",
                     },
                     "indication": "Shortness of breath.",
@@ -83,7 +117,7 @@ class ReportCreate(BaseModel):
         },
     )
 
-    labels: dict[Finding, State | FindingLabelIn] = Field(
+    labels: LabelsIn = Field(
         min_length=1, description="Assessed findings; findings left out are not assessed."
     )
     indication: str | None = Field(default=None, max_length=MAX_TEXT)
@@ -94,7 +128,7 @@ class ReportCreate(BaseModel):
         findings = {
             f: FindingLabel(state=v)
             if isinstance(v, State)
-            else FindingLabel(state=v.state, probability=v.probability)
+            else FindingLabel(state=v.state, probability=v.probability, attributes=v.attributes)
             for f, v in self.labels.items()
         }
         return DraftRequest(
@@ -220,7 +254,7 @@ class VerifyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(default=None, max_length=200)
-    labels: dict[Finding, State | FindingLabelIn] = Field(min_length=1)
+    labels: LabelsIn = Field(min_length=1)
     text: str = Field(min_length=1, max_length=MAX_TEXT * 4)
     indication: str | None = Field(default=None, max_length=MAX_TEXT)
     prior: str | None = Field(default=None, max_length=MAX_TEXT)

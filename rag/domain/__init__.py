@@ -1,5 +1,19 @@
 """Typed domain models shared by every pipeline stage."""
 
+from rag.domain.attributes import (
+    ATTRIBUTE_SCOPE,
+    AttributeScope,
+    Count,
+    Device,
+    DevicePosition,
+    DeviceType,
+    FindingAttributes,
+    Laterality,
+    Location,
+    Severity,
+    attribute_problems,
+    licensed_words,
+)
 from rag.domain.imaging import (
     Band,
     DecodedImage,
@@ -23,25 +37,35 @@ from rag.domain.models import (
     ReportResult,
     SentenceVerdict,
     Verdict,
+    licensed_details,
 )
 from rag.domain.ontology import COMMON_FIVE, FINDING_NAMES, Finding, State
 
 __all__ = [
+    "ATTRIBUTE_SCOPE",
     "COMMON_FIVE",
     "FINDING_NAMES",
     "Abstention",
     "AbstentionReason",
+    "AttributeScope",
     "Band",
+    "Count",
     "DecodedImage",
+    "Device",
+    "DevicePosition",
+    "DeviceType",
     "DraftRequest",
     "DraftSentence",
     "Evidence",
     "Finding",
+    "FindingAttributes",
     "FindingEstimate",
     "FindingLabel",
     "ImageEncoding",
     "ImageScores",
     "LabelSet",
+    "Laterality",
+    "Location",
     "Passage",
     "PassageKind",
     "Provenance",
@@ -49,6 +73,10 @@ __all__ = [
     "Report",
     "ReportResult",
     "SentenceVerdict",
+    "Severity",
     "State",
     "Verdict",
+    "attribute_problems",
+    "licensed_details",
+    "licensed_words",
 ]

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from rag.domain.models import _Frozen
+from rag.domain.base import _Frozen
 from rag.domain.ontology import Finding, State
 
 ImageSource = Literal["dicom", "png", "jpeg"]

@@ -10,26 +10,38 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from rag.domain.attributes import FindingAttributes, attribute_problems, licensed_words
+from rag.domain.base import _Frozen
 from rag.domain.ontology import Finding, State
 
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_NO_ATTRIBUTES = FindingAttributes()
 
 
 class FindingLabel(_Frozen):
-    """The state of one finding, with the encoder's probability when there is one."""
+    """The state of one finding, the encoder's probability and attributes when known."""
 
     state: State
     probability: float | None = Field(default=None, ge=0.0, le=1.0)
+    attributes: FindingAttributes | None = None
 
 
 class LabelSet(_Frozen):
     """Assessed findings; a finding that is not a key is "not assessed"."""
 
     findings: dict[Finding, FindingLabel] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _attributes_fit_findings(self) -> LabelSet:
+        for f, lab in self.findings.items():
+            if lab.attributes is None:
+                continue
+            problems = attribute_problems(f, lab.state, lab.attributes)
+            if problems:
+                field, msg = problems[0]
+                raise ValueError(f"{f.value}.attributes.{field}: {msg}")
+        return self
 
     @model_validator(mode="after")
     def _no_finding_is_consistent(self) -> LabelSet:
@@ -71,6 +83,11 @@ class LabelSet(_Frozen):
             return State.absent
         return None
 
+    def attributes_of(self, finding: Finding) -> FindingAttributes:
+        """A finding's attributes (empty when none were given or it was not assessed)."""
+        lab = self.findings.get(finding)
+        return lab.attributes if lab is not None and lab.attributes else _NO_ATTRIBUTES
+
     def with_state(self, state: State) -> list[Finding]:
         """Findings in a given state, in ontology order."""
         return [f for f in Finding if self.state_of(f) is state]
@@ -78,6 +95,23 @@ class LabelSet(_Frozen):
     def as_states(self) -> dict[str, str]:
         """Plain mapping for hashing, logging and audit."""
         return {f.value: self.findings[f].state.value for f in Finding if f in self.findings}
+
+
+def licensed_details(labels: LabelSet) -> dict[Finding, frozenset[str]]:
+    """Per present or uncertain finding, the detail words its attributes license.
+
+    The verifier passes a detail word in a sentence about finding F only when it is in
+    licensed_details(labels)[F] (or the request text gives it); findings without
+    attributes license nothing.
+    """
+    out: dict[Finding, frozenset[str]] = {}
+    for f, lab in labels.findings.items():
+        if lab.state is State.absent or lab.attributes is None:
+            continue
+        words = licensed_words(lab.attributes)
+        if words:
+            out[f] = words
+    return out
 
 
 class DraftRequest(_Frozen):

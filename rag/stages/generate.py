@@ -1,31 +1,85 @@
 """Stage 3, generate: the extractive generator (no LLM) and sentence selection.
 
-It picks, for each finding, a knowledge-base sentence that says exactly what the label
-set says and nothing more. It is the no-LLM mode and the repair source for the guard.
+For each present or uncertain finding it picks a knowledge-base sentence that says
+exactly what the label set says (its details licensed by the finding's attributes), or,
+when no sentence states the attributes, composes one ("There is a small left pleural
+effusion."). Absent findings are said together per section ("No pleural effusion or
+pneumothorax."), in the order of rag.stages.style. The impression lists the present and
+uncertain findings by importance (as comparisons when a prior report was given). It is
+the no-LLM mode and the repair source for the guard.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
+
 from rag.domain import (
-    FINDING_NAMES,
     DraftSentence,
     Evidence,
     Finding,
+    FindingAttributes,
     LabelSet,
     Passage,
     PassageKind,
     State,
+    licensed_details,
+    licensed_words,
 )
-from rag.stages.retrieve import best_definition, talking_points
+from rag.domain.compare import Change, ChangeKind, compare
+from rag.labeler import RuleLabeler, find_details
+from rag.ports import Labeler
+from rag.stages import style
+from rag.stages.prior import read_prior
+from rag.stages.retrieve import best_definition
 
 _SENTENCE_KINDS = (PassageKind.exemplar, PassageKind.template)
 
 
+@lru_cache(maxsize=16384)
+def _words_of_details(text: str) -> frozenset[str]:
+    return frozenset(w for d in find_details(text) for w in d.text.split())
+
+
+def _detail_words(passage: Passage) -> frozenset[str]:
+    # Passage.details holds only the kinds; the words come from the text, as the verifier
+    # reads them.
+    return _words_of_details(passage.text) if passage.details else frozenset()
+
+
 def fits_labels(passage: Passage, labels: LabelSet) -> bool:
-    """A sentence every claim of which the label set makes, with no patient detail."""
-    if passage.kind not in _SENTENCE_KINDS or passage.details or not passage.tags:
+    """A sentence every claim of which the label set makes; details only as licensed."""
+    if passage.kind not in _SENTENCE_KINDS or not passage.tags:
         return False
-    return all(labels.effective_state(f) is st for f, st in passage.tags.items())
+    if not all(labels.effective_state(f) is st for f, st in passage.tags.items()):
+        return False
+    if not passage.details:
+        return True
+    lic = licensed_details(labels)
+    allowed = set().union(*(lic.get(f, frozenset()) for f in passage.tags))
+    return _detail_words(passage) <= allowed
+
+
+def states_attributes(passage: Passage, attrs: FindingAttributes) -> bool:
+    """Whether a sentence says every attribute given (each by one of its licensed words)."""
+    words = _detail_words(passage)
+    parts = [
+        FindingAttributes(**{name: getattr(attrs, name)})
+        for name in ("laterality", "severity", "location", "count")
+        if getattr(attrs, name) is not None
+    ] + [FindingAttributes(devices=(d,)) for d in attrs.devices]
+    return all(words & licensed_words(p) for p in parts)
+
+
+def _cites(finding: Finding, state: State, evidence: dict[Finding, list[Evidence]]) -> tuple:
+    """The best passage asserting this finding in this state, and its definition."""
+    evs = evidence.get(finding, [])
+    top = next((e.passage.id for e in evs if e.passage.tags.get(finding) is state), None)
+    definition = best_definition(evs)
+    ids = [top] if top else []
+    if definition is not None:
+        ids.append(definition.passage.id)
+    return tuple(ids)
 
 
 def pick_sentence(
@@ -36,13 +90,19 @@ def pick_sentence(
     covered: set[Finding],
     exclude: set[str] | None = None,
 ) -> DraftSentence | None:
-    """The best verified-by-construction sentence for one finding, or None."""
+    """The best verified-by-construction sentence for one finding, or None.
+
+    With attributes, only a sentence that states all of them qualifies.
+    """
+    attrs = labels.attributes_of(finding) if state is not State.absent else FindingAttributes()
     best: tuple[tuple[int, float], Evidence] | None = None
     for ev in evidence.get(finding, []):
         p = ev.passage
         if p.tags.get(finding) is not state or not fits_labels(p, labels):
             continue
         if exclude and p.text in exclude:
+            continue
+        if not attrs.is_empty() and not states_attributes(p, attrs):
             continue
         # Prefer sentences that also cover other still-open findings, then similarity.
         gain = sum(1 for f in p.tags if f not in covered and f is not Finding.no_finding)
@@ -61,16 +121,77 @@ def pick_sentence(
     )
 
 
-def _impression(
-    labels: LabelSet, evidence: dict[Finding, list[Evidence]], body: list[DraftSentence]
+def compose_findings(
+    labels: LabelSet, evidence: dict[Finding, list[Evidence]]
 ) -> list[DraftSentence]:
+    """Findings-section sentences, section by section, negatives combined."""
+    body: list[DraftSentence] = []
+    covered: set[Finding] = set()
+    points = style.ordered_points(labels)
+    for _, section in style.SECTIONS:
+        mine = [(f, st) for f, st in points if f in section]
+        for f, st in mine:
+            if st is State.absent or f in covered or not evidence.get(f):
+                continue
+            s = pick_sentence(f, st, labels, evidence, covered)
+            if s is None:
+                cites = _cites(f, st, evidence)
+                attrs = labels.attributes_of(f)
+                body += [
+                    DraftSentence(text=t, findings={f: st}, evidence=cites, origin="template")
+                    for t in style.finding_sentence(f, st, attrs)
+                ]
+                covered.add(f)
+            else:
+                body.append(s)
+                covered.update(s.findings)
+        absent = [f for f, st in mine if st is State.absent and f not in covered]
+        absent = [f for f in absent if _cites(f, State.absent, evidence)]
+        for text, denies in style.negative_sentences(absent):
+            cites = tuple(
+                dict.fromkeys(c for f in denies for c in _cites(f, State.absent, evidence))
+            )
+            body.append(
+                DraftSentence(
+                    text=text,
+                    findings=dict.fromkeys(denies, State.absent),
+                    evidence=cites,
+                    origin="template",
+                )
+            )
+            covered.update(denies)
+    return body
+
+
+def _phrasings(f: Finding, st: State, labels: LabelSet, change: Change | None) -> list[str]:
+    attrs = labels.attributes_of(f)
+    first = style.change_sentence(change) if change else style.impression_phrase(f, st, attrs)
+    phrase = style.noun_phrase(f, attrs)[0]
+    if st is State.uncertain:
+        return [first, f"{phrase[:1].upper()}{phrase[1:]} cannot be excluded."]
+    return [first, f"Findings consistent with {phrase}."]
+
+
+def compose_impression(
+    labels: LabelSet,
+    evidence: dict[Finding, list[Evidence]],
+    body: list[DraftSentence],
+    changes: Sequence[Change] = (),
+) -> list[DraftSentence]:
+    """Every present and uncertain finding by importance (never a findings sentence again)."""
     cites = {f: s.evidence for s in body for f in s.findings}
-    out = []
-    for f, st in talking_points(labels):
-        if st is State.absent or f not in cites:
+    used = {s.text for s in body}
+    by_finding = {c.finding: c for c in changes}
+    out: list[DraftSentence] = []
+    speak = [f for f, st in style.ordered_points(labels) if st is not State.absent and f in cites]
+    for f in style.by_importance(speak, labels):
+        st = labels.effective_state(f)
+        assert st is not None
+        text = next(
+            (t for t in _phrasings(f, st, labels, by_finding.get(f)) if t not in used), None
+        )
+        if text is None:
             continue
-        name = FINDING_NAMES[f]
-        text = f"{name[0].upper()}{name[1:]}." if st is State.present else f"Possible {name}."
         out.append(
             DraftSentence(
                 text=text,
@@ -80,10 +201,37 @@ def _impression(
                 origin="template",
             )
         )
-    if out:
-        return out
-    # A normal study: the broadest negative statement the label set fully supports.
-    used = {s.text for s in body}
+    for c in changes:
+        if c.kind is ChangeKind.resolved and c.finding in cites:
+            out.append(
+                DraftSentence(
+                    text=style.change_sentence(c),
+                    section="impression",
+                    findings={c.finding: State.absent},
+                    evidence=cites[c.finding],
+                    origin="template",
+                )
+            )
+    cardiopulmonary = [f for f in speak if f is not Finding.support_devices]
+    if not cardiopulmonary and all(labels.effective_state(f) is State.absent for f in style.ACUTE):
+        acute_cites = tuple(dict.fromkeys(c for f in style.ACUTE for c in cites.get(f, ())))
+        if acute_cites:
+            out.append(
+                DraftSentence(
+                    text=style.NO_ACUTE,
+                    section="impression",
+                    findings=dict.fromkeys(style.ACUTE, State.absent),
+                    evidence=acute_cites,
+                    origin="template",
+                )
+            )
+    return out or _broadest_negative(labels, evidence, used)
+
+
+def _broadest_negative(
+    labels: LabelSet, evidence: dict[Finding, list[Evidence]], used: set[str]
+) -> list[DraftSentence]:
+    """A normal study not fully assessed: the broadest negative sentence the labels support."""
     best: tuple[tuple[int, float], Evidence] | None = None
     for evs in evidence.values():
         for ev in evs:
@@ -108,10 +256,21 @@ def _impression(
     ]
 
 
+def prior_changes(labels: LabelSet, prior_report: str | None, labeler: Labeler) -> list[Change]:
+    """Changes since a given prior report (none without one)."""
+    if not prior_report or not prior_report.strip():
+        return []
+    return compare(read_prior(prior_report, labeler), labels)
+
+
 class ExtractiveGenerator:
     """Composes a report from retrieved sentences that match the label set exactly."""
 
     name = "extractive"
+
+    def __init__(self, labeler: Labeler | None = None) -> None:
+        # The prior report is read with the verifier's labeler (rules, no I/O).
+        self.labeler = labeler or RuleLabeler()
 
     def generate(
         self,
@@ -121,14 +280,7 @@ class ExtractiveGenerator:
         indication: str | None = None,
         prior_report: str | None = None,
     ) -> tuple[list[DraftSentence], list[DraftSentence]]:
-        """Return (findings sentences, impression sentences); request text is not used."""
-        body: list[DraftSentence] = []
-        covered: set[Finding] = set()
-        for finding, state in talking_points(labels):
-            if finding in covered:
-                continue
-            s = pick_sentence(finding, state, labels, evidence, covered)
-            if s is not None:
-                body.append(s)
-                covered.update(s.findings)
-        return body, _impression(labels, evidence, body)
+        """Return (findings sentences, impression sentences); the indication is not used."""
+        body = compose_findings(labels, evidence)
+        changes = prior_changes(labels, prior_report, self.labeler)
+        return body, compose_impression(labels, evidence, body, changes)

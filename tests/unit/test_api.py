@@ -17,6 +17,13 @@ from rag.services import KBHolder, Services
 pytestmark = pytest.mark.unit
 
 
+_EFF = "labels.pleural_effusion.attributes"
+
+
+def _attrs(finding: str, state: str = "present", **attributes: object) -> dict:
+    return {"labels": {finding: {"state": state, "attributes": attributes}}}
+
+
 def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
@@ -55,7 +62,9 @@ def test_draft_report(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "drafted"
-    first = body["report"]["findings"][0]
+    # Pleura before heart and mediastinum, as a radiologist orders the findings.
+    assert body["report"]["findings"][0]["text"] == "No pleural effusion."
+    first = body["report"]["findings"][1]
     assert first["text"] == "The heart is enlarged."
     assert first["findings"] == {"cardiomegaly": "present"}
     assert first["evidence"] and body["abstention"] is None
@@ -88,6 +97,21 @@ def test_abstention_has_reasons(client: TestClient) -> None:
         ({}, "labels"),
         ({"labels": {"edema": "absent"}, "colour": "red"}, "colour"),
         ({"labels": {"edema": "absent"}, "indication": "x" * 5000}, "indication"),
+        (_attrs("pleural_effusion", laterality="up"), f"{_EFF}.laterality"),
+        (_attrs("cardiomegaly", laterality="left"), "labels.cardiomegaly.attributes.laterality"),
+        (_attrs("pleural_effusion", severity="mild"), f"{_EFF}.severity"),
+        (_attrs("edema", "absent", severity="mild"), "labels.edema.attributes"),
+        (
+            {
+                "labels": {
+                    "support_devices": {
+                        "state": "present",
+                        "attributes": {"devices": [{"type": "picc", "position": "stomach"}]},
+                    }
+                }
+            },
+            "labels.support_devices.attributes.devices.0",
+        ),
     ],
 )
 def test_bad_input_names_the_field(client: TestClient, payload: dict, field: str) -> None:
@@ -96,6 +120,20 @@ def test_bad_input_names_the_field(client: TestClient, payload: dict, field: str
     fields = [d["field"] for d in r.json()["detail"]]
     assert field in fields
     assert field in r.json()["message"]
+
+
+def test_attributes_reach_the_draft(client: TestClient) -> None:
+    body = {
+        "labels": {
+            "pleural_effusion": {
+                "state": "present",
+                "attributes": {"laterality": "left", "severity": "small"},
+            },
+            "pneumothorax": "absent",
+        }
+    }
+    r = client.post("/v1/reports", json=body)
+    assert r.status_code == 200, r.text
 
 
 def test_inconsistent_label_set_is_422(client: TestClient) -> None:

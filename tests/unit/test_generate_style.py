@@ -1,0 +1,111 @@
+"""The extractive generator in report style: attributes stated, negatives combined, impression."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.domain import Finding, FindingAttributes, FindingLabel, LabelSet, State
+from rag.kb.store import KnowledgeBase
+from rag.labeler import RuleLabeler, find_details
+from rag.labeler.details import DetailKind
+from rag.stages.generate import ExtractiveGenerator
+from rag.stages.retrieve import EmbeddingRetriever
+from tests.fakes import HashEmbedder
+
+pytestmark = pytest.mark.unit
+
+
+def _ls(**findings: str | tuple[str, dict]) -> LabelSet:
+    out = {}
+    for f, v in findings.items():
+        state, attrs = (v, None) if isinstance(v, str) else (v[0], FindingAttributes(**v[1]))
+        out[Finding(f)] = FindingLabel(state=State(state), attributes=attrs)
+    return LabelSet(findings=out)
+
+
+@pytest.fixture
+def draft(tiny_kb: KnowledgeBase, fake_embedder: HashEmbedder):
+    retriever = EmbeddingRetriever(fake_embedder)
+
+    def run(labels: LabelSet, prior: str | None = None) -> tuple[list[str], list[str]]:
+        body, imp = ExtractiveGenerator().generate(
+            labels, retriever.retrieve(tiny_kb, labels), prior_report=prior
+        )
+        labeler = RuleLabeler()
+        for s in body + imp:
+            assert s.evidence, s.text
+            # What a sentence claims is what the labeler reads in it.
+            said = {f: st for f, st in labeler.label(s.text).items() if f is not Finding.no_finding}
+            assert said == s.findings, s.text
+        return [s.text for s in body], [s.text for s in imp]
+
+    return run
+
+
+def test_attributes_are_stated_and_the_impression_differs(draft) -> None:
+    labels = _ls(
+        pleural_effusion=("present", {"laterality": "left", "severity": "small"}),
+        pneumothorax="absent",
+        cardiomegaly="present",
+    )
+    body, imp = draft(labels)
+    assert body == [
+        "There is a small left pleural effusion.",
+        "No pneumothorax.",
+        "The heart is enlarged.",
+    ]
+    assert imp == ["Small left pleural effusion.", "Cardiomegaly."]
+
+
+def test_a_knowledge_base_sentence_that_states_the_attributes_is_preferred(draft) -> None:
+    body, imp = draft(_ls(pleural_effusion=("present", {"laterality": "left"})))
+    assert body == ["Left pleural effusion."]  # a radiologist's wording, side licensed
+    assert imp == ["Findings consistent with left pleural effusion."]  # never verbatim
+
+
+def test_without_attributes_no_detail_is_stated(draft) -> None:
+    body, imp = draft(_ls(pleural_effusion="present", cardiomegaly="present"))
+    assert not [d for t in body + imp for d in find_details(t)]
+    assert "Left pleural effusion." not in body
+
+
+def test_normal_study_says_no_acute_abnormality(draft) -> None:
+    labels = _ls(
+        **dict.fromkeys(
+            [
+                "lung_opacity",
+                "consolidation",
+                "pneumonia",
+                "edema",
+                "pleural_effusion",
+                "pneumothorax",
+                "cardiomegaly",
+            ],
+            "absent",
+        )
+    )
+    body, imp = draft(labels)
+    assert imp == ["No acute cardiopulmonary abnormality."]
+    assert "No pleural effusion or pneumothorax." in body
+
+
+def test_changes_since_a_prior_are_stated_as_comparisons(draft) -> None:
+    labels = _ls(
+        pleural_effusion=("present", {"laterality": "left", "severity": "moderate"}),
+        cardiomegaly=("present", {"severity": "mild"}),
+        pneumothorax="absent",
+    )
+    prior = "Small left pleural effusion. Mild cardiomegaly. Small right pneumothorax."
+    _, imp = draft(labels, prior)
+    assert imp == [
+        "Increased size of the left pleural effusion, now moderate.",
+        "Stable mild cardiomegaly.",
+        "Interval resolution of the small right pneumothorax.",
+    ]
+
+
+def test_no_comparison_without_a_prior(draft) -> None:
+    labels = _ls(pleural_effusion="present", cardiomegaly="present", pneumothorax="absent")
+    body, imp = draft(labels)
+    kinds = {d.kind for t in body + imp for d in find_details(t)}
+    assert DetailKind.comparison not in kinds

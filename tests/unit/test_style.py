@@ -1,0 +1,160 @@
+"""Report style: every composed sentence says, by the labeler, exactly what it was built for."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from rag.domain import (
+    ATTRIBUTE_SCOPE,
+    Count,
+    Device,
+    DevicePosition,
+    DeviceType,
+    Finding,
+    FindingAttributes,
+    FindingLabel,
+    LabelSet,
+    Laterality,
+    Location,
+    State,
+    licensed_words,
+)
+from rag.labeler import RuleLabeler, find_details
+from rag.stages import style
+
+pytestmark = pytest.mark.unit
+
+LABELER = RuleLabeler()
+
+
+def _said(text: str) -> dict[Finding, State]:
+    return {f: s for f, s in LABELER.label(text).items() if f is not Finding.no_finding}
+
+
+def _unlicensed(text: str, attrs: FindingAttributes) -> set[str]:
+    """Detail words in a sentence that its attributes do not license."""
+    lic = licensed_words(attrs)
+    return {w for d in find_details(text) for w in d.text.split() if w not in lic}
+
+
+@pytest.mark.parametrize(("section", "findings"), style.SECTIONS)
+def test_combined_negatives_deny_exactly_their_findings(section: str, findings: tuple) -> None:
+    for r in range(1, len(findings) + 1):
+        for absent in itertools.combinations(findings, r):
+            out = style.negative_sentences(list(absent))
+            assert sorted(f for _, fs in out for f in fs) == sorted(absent)
+            for text, denies in out:
+                assert _said(text) == dict.fromkeys(denies, State.absent), text
+                assert not find_details(text), text  # a negative carries no detail
+
+
+def test_pleura_negatives_read_like_a_report() -> None:
+    out = style.negative_sentences([Finding.pleural_effusion, Finding.pneumothorax])
+    assert [t for t, _ in out] == ["No pleural effusion or pneumothorax."]
+    lungs = style.negative_sentences([*style.LUNGS_CLEAR, Finding.lung_lesion])
+    assert [t for t, _ in lungs] == ["The lungs are clear.", "No pulmonary nodule."]
+
+
+def _random_attributes(rng: random.Random, finding: Finding) -> FindingAttributes | None:
+    scope = ATTRIBUTE_SCOPE[finding]
+    kw: dict[str, object] = {}
+    if scope.laterality and rng.random() < 0.7:
+        kw["laterality"] = rng.choice(list(Laterality))
+    if scope.severity and rng.random() < 0.7:
+        kw["severity"] = rng.choice(scope.severity)
+    if scope.location and rng.random() < 0.5:
+        kw["location"] = rng.choice(list(Location))
+    if scope.count and rng.random() < 0.4:
+        kw["count"] = rng.choice(list(Count))
+    if scope.devices:
+        t = rng.choice(list(DeviceType))
+        positions = [None, *style_positions(t)]
+        side = rng.choice([None, *Laterality])
+        kw["devices"] = [Device(type=t, position=rng.choice(positions), side=side)]
+    try:
+        return FindingAttributes(**kw)  # type: ignore[arg-type]
+    except ValueError:
+        return None  # e.g. left middle lobe
+
+
+def style_positions(t: DeviceType) -> tuple[DevicePosition, ...]:
+    from rag.domain.attributes import DEVICE_POSITIONS
+
+    return DEVICE_POSITIONS[t]
+
+
+@pytest.mark.parametrize("finding", [f for f in Finding if f is not Finding.no_finding])
+def test_attribute_sentences_state_the_finding_and_only_licensed_details(
+    finding: Finding,
+) -> None:
+    rng = random.Random(finding.value)
+    for _ in range(25):
+        attrs = _random_attributes(rng, finding)
+        if attrs is None:
+            continue
+        for state in (State.present, State.uncertain):
+            texts = style.finding_sentence(finding, state, attrs)
+            texts.append(style.impression_phrase(finding, state, attrs))
+            for t in texts:
+                assert _said(t) == {finding: state}, t
+                assert not _unlicensed(t, attrs), (t, _unlicensed(t, attrs))
+            # The impression never repeats a findings sentence word for word.
+            assert texts[-1] not in texts[:-1]
+
+
+def test_attributes_are_stated() -> None:
+    a = FindingAttributes(laterality=Laterality.left, severity="small")  # type: ignore[arg-type]
+    assert style.finding_sentence(Finding.pleural_effusion, State.present, a) == [
+        "There is a small left pleural effusion."
+    ]
+    assert style.impression_phrase(Finding.pleural_effusion, State.present, a) == (
+        "Small left pleural effusion."
+    )
+    bibasilar = FindingAttributes(laterality=Laterality.bilateral, location=Location.basal)
+    assert style.impression_phrase(Finding.atelectasis, State.uncertain, bibasilar) == (
+        "Possible bibasilar atelectasis."
+    )
+    line = Device(type=DeviceType.picc, side=Laterality.right, position="superior_vena_cava")  # type: ignore[arg-type]
+    assert style.finding_sentence(
+        Finding.support_devices, State.present, FindingAttributes(devices=(line,))
+    ) == ["A right-sided PICC line with the tip in the SVC is present."]
+
+
+def test_report_order_and_importance() -> None:
+    labels = LabelSet.from_states(
+        {
+            "cardiomegaly": "present",
+            "pleural_effusion": "absent",
+            "pneumothorax": "present",
+            "consolidation": "uncertain",
+            "fracture": "absent",
+            "support_devices": "present",
+        }
+    )
+    assert [f.value for f, _ in style.ordered_points(labels)] == [
+        "support_devices",
+        "consolidation",
+        "pneumothorax",
+        "pleural_effusion",
+        "cardiomegaly",
+        "fracture",
+    ]
+    speak = [Finding.cardiomegaly, Finding.support_devices, Finding.pneumothorax]
+    assert style.by_importance(speak, labels) == [
+        Finding.pneumothorax,
+        Finding.cardiomegaly,
+        Finding.support_devices,
+    ]
+    bad_tube = Device(type=DeviceType.endotracheal_tube, position=DevicePosition.malpositioned)
+    labels = LabelSet(
+        findings={
+            **labels.findings,
+            Finding.support_devices: FindingLabel(
+                state=State.present, attributes=FindingAttributes(devices=(bad_tube,))
+            ),
+        }
+    )
+    assert style.by_importance(speak, labels)[0] is Finding.support_devices
