@@ -73,10 +73,11 @@ class ReportPipeline:
                 abstention=Abstention(reasons=(reason,)),
                 provenance=provenance,
             )
-        ctx = VerificationContext(
-            labels=request.labels,
-            indication=request.indication,
-            prior_report=request.prior_report,
+        ctx = VerificationContext.for_request(
+            request.labels,
+            self.labeler,
+            request.indication,
+            request.prior_report,
             retrieved={e.passage.id: e.passage for evs in evidence.values() for e in evs},
         )
         d = decide(request.labels, findings, impression, evidence, ctx, self.labeler, self.policy)

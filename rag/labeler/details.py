@@ -64,10 +64,7 @@ _PATTERNS: dict[DetailKind, re.Pattern[str]] = {
         r"\b(?:small|large|moderate|moderately|mild|mildly|minimal|minimally|tiny|trace|massive|"
         r"marked|markedly|severe|severely|extensive|subtle|slight|slightly|huge|minor|"
         r"significant|substantial|diffuse|patchy|streaky|linear|calcified|"
-        r"loculated|tension|tortuous|"
-        # Comparatives and superlatives of size and extent.
-        r"larger|largest|smaller|smallest|bigger|biggest|greater|lesser|"
-        r"more|most|less|least|higher|lower|worse|worst|better)\b",
+        r"loculated|tension|tortuous|largest|smallest|biggest|most|least)\b",
         re.I,
     ),
     DetailKind.device: re.compile(
@@ -89,7 +86,10 @@ _PATTERNS: dict[DetailKind, re.Pattern[str]] = {
         r"enlarg(?:ing|ement since)|expanding|growing|grown|shrinking|shrunk|developed|"
         r"developing|appeared|re-?demonstrated|continued|continues|continuing|currently|"
         r"already|anymore|yet|lately|again|interval(?:ly)?|baseline|serial|sequential|"
-        r"reaccumulat\w*|re-?expan\w*|regress\w*|clearing|cleared|returned|same)\b",
+        r"reaccumulat\w*|re-?expan\w*|regress\w*|clearing|cleared|returned|same|similar|"
+        # Comparatives: a size or degree compared with something, i.e. an earlier study.
+        r"larger|smaller|bigger|greater|lesser|more|less|higher|lower|worse|better|"
+        r"reduc\w*|shrink\w*)\b",
         re.I,
     ),
     DetailKind.redacted: re.compile(r"\bX{3,}\b"),

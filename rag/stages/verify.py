@@ -16,7 +16,7 @@ vocabulary terms), so a rejected sentence's text can be withheld whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag.domain import (
     DraftSentence,
@@ -26,13 +26,17 @@ from rag.domain import (
     SentenceVerdict,
     State,
     Verdict,
+    licensed_details,
 )
+from rag.domain.compare import Change, compare
 from rag.labeler import split_sentences
+from rag.labeler.change import claimed_changes
 from rag.labeler.details import unsupported_details, words_of
 from rag.labeler.scope import read_sentence
 from rag.labeler.surface import normalise, surface_problems
 from rag.labeler.vocabulary import vocabulary_problems
 from rag.ports import Labeler, SentenceCheck
+from rag.stages.prior import read_prior
 from rag.stages.retrieve import concerns
 
 
@@ -46,11 +50,42 @@ class VerificationContext:
     retrieved: dict[str, Passage] = field(default_factory=dict)
     # Free text checked outside the drafting path (POST /v1/verify) has no citations.
     require_evidence: bool = True
+    # The prior report read into labels (for_request fills it once per request).
+    prior_labels: LabelSet | None = None
 
-    @property
-    def licensed_words(self) -> frozenset[str]:
-        """Words that may state patient details: the prior report's (never the indication's)."""
-        return words_of(self.prior_report)
+    @classmethod
+    def for_request(
+        cls,
+        labels: LabelSet,
+        labeler: Labeler,
+        indication: str | None = None,
+        prior_report: str | None = None,
+        **kw: object,
+    ) -> VerificationContext:
+        """A context with the prior report read once by the verifier's labeler."""
+        prior = read_prior(prior_report, labeler) if prior_report and prior_report.strip() else None
+        return cls(
+            labels=labels,
+            indication=indication,
+            prior_report=prior_report,
+            prior_labels=prior,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    def licensed_words(self, findings: set[Finding]) -> frozenset[str]:
+        """Words that may state details of these findings: their attributes, the prior report.
+
+        Never the indication's: an indication is a question, not a finding.
+        """
+        by_finding = licensed_details(self.labels)
+        words = set(words_of(self.prior_report))
+        for f in findings:
+            words |= by_finding.get(f, frozenset())
+        return frozenset(words)
+
+    def changes(self) -> list[Change]:
+        """The change statements the prior and current label sets support (none without one)."""
+        return [] if self.prior_labels is None else compare(self.prior_labels, self.labels)
 
 
 def verify_sentence(
@@ -78,13 +113,17 @@ def verify_sentence(
         elif want is not st:
             contradicted.append(f"state_mismatch:{f.value}:says_{st.value}:labels_{want.value}")
     unsupported.extend(vocabulary_problems(text))
-    asserts_present = any(
-        st is not State.absent and f is not Finding.no_finding for f, st in asserted.items()
-    )
+    stated = {
+        f for f, st in asserted.items() if st is not State.absent and f is not Finding.no_finding
+    }
     details = unsupported_details(
-        text, ctx.licensed_words, ctx.prior_report is not None, asserts_present
+        text, ctx.licensed_words(stated), ctx.prior_report is not None, bool(stated)
     )
     unsupported.extend(f"detail_not_given:{d.kind.value}:{d.text}" for d in details)
+    if ctx.prior_report is not None:
+        if ctx.prior_labels is None:  # built directly, not by for_request: read it here
+            ctx = replace(ctx, prior_labels=read_prior(ctx.prior_report, labeler))
+        unsupported.extend(_change_problems(text, asserted, ctx))
     if ctx.require_evidence:
         unsupported.extend(_evidence_problems(s, asserted, ctx))
     if crosscheck is not None:
@@ -101,6 +140,25 @@ def verify_sentence(
         reasons=tuple(dict.fromkeys(contradicted + unsupported)),
         asserted=asserted,
     )
+
+
+def _change_problems(
+    text: str, asserted: dict[Finding, State], ctx: VerificationContext
+) -> list[str]:
+    """A change claimed for a finding must be one the two label sets support."""
+    claims = claimed_changes(text)
+    if not claims:
+        return []
+    supported = {}
+    for c in ctx.changes():
+        supported.setdefault(c.finding, set()).add(c.kind)
+    return [
+        f"change_not_supported:{f.value}:{name}"
+        for f in asserted
+        if f is not Finding.no_finding
+        for name, kinds in claims.items()
+        if not kinds & supported.get(f, set())
+    ]
 
 
 def _evidence_problems(
@@ -130,7 +188,7 @@ def verify_text(
 
     Free text cites no passages, so only the label set and the request text can support it.
     """
-    ctx = VerificationContext(
-        labels=labels, indication=indication, prior_report=prior_report, require_evidence=False
+    ctx = VerificationContext.for_request(
+        labels, labeler, indication, prior_report, require_evidence=False
     )
     return [verify_sentence(s, ctx, labeler, crosscheck) for s in split_sentences(text)]

@@ -203,3 +203,73 @@ def test_reasons_do_not_quote_unknown_words() -> None:
     v = check("No effusion; zanzibarite noted.", labels())
     assert v.verdict is not Verdict.supported
     assert not any("zanzibarite" in r for r in v.reasons)
+
+
+def with_attributes(finding: str, **attrs: object) -> LabelSet:
+    """All absent but one present finding with structured attributes."""
+    from rag.domain import FindingAttributes, FindingLabel, State
+
+    findings = {
+        Finding(f): FindingLabel(state=State(s)) for f, s in ALL_ABSENT.items() if f != finding
+    }
+    findings[Finding(finding)] = FindingLabel(
+        state=State.present, attributes=FindingAttributes(**attrs)
+    )
+    return LabelSet(findings=findings)
+
+
+def test_attributes_license_their_own_finding_only() -> None:
+    ls = with_attributes("pleural_effusion", laterality="left", severity="small")
+    passes("Small left pleural effusion.", ls)
+    refused("Large left pleural effusion.", ls, "detail_not_given:size:large")
+    refused("Small right pleural effusion.", ls, "detail_not_given:laterality:right")
+    # The effusion's side does not license a side for another finding.
+    both = with_attributes("pleural_effusion", laterality="left")
+    both = LabelSet(
+        findings={
+            **both.findings,
+            Finding.atelectasis: both.findings[Finding.pleural_effusion].model_copy(
+                update={"attributes": None}
+            ),
+        }
+    )
+    refused("Left basilar atelectasis.", both, "detail_not_given:")
+
+
+@pytest.mark.parametrize(
+    ("prior", "text", "ok"),
+    [
+        ("No pleural effusion.", "New pleural effusion.", True),
+        ("Small pleural effusion.", "New pleural effusion.", False),
+        ("Small pleural effusion.", "Stable pleural effusion.", True),
+        ("Small pleural effusion.", "Pleural effusion is again noted.", True),
+        ("No pleural effusion.", "Stable pleural effusion.", False),
+        ("Small pleural effusion.", "Interval resolution of the pleural effusion.", False),
+        ("Heart size is normal.", "Stable pleural effusion.", False),  # prior silent on it
+    ],
+)
+def test_change_statements_follow_from_prior_and_current(prior: str, text: str, ok: bool) -> None:
+    v = check(text, labels(pleural_effusion="present"), prior=prior)
+    assert (v.verdict is Verdict.supported) is ok, v.reasons
+
+
+def test_resolution_is_a_change_only_when_the_prior_had_it() -> None:
+    passes("Interval resolution of the pleural effusion.", labels(), prior="Pleural effusion.")
+    refused(
+        "Interval resolution of the pleural effusion.",
+        labels(),
+        "change_not_supported:pleural_effusion:resolved",
+        prior="No pleural effusion.",
+    )
+
+
+def test_size_changes_need_severities_on_both_sides() -> None:
+    ls = with_attributes("pleural_effusion", laterality="left", severity="moderate")
+    prior = "Small left pleural effusion."
+    passes("Increased size of the left pleural effusion, now moderate.", ls, prior=prior)
+    refused(
+        "Decreased size of the left pleural effusion, now moderate.",
+        ls,
+        "change_not_supported:pleural_effusion:decreased",
+        prior=prior,
+    )
