@@ -27,23 +27,11 @@ start)
   DIR=$(PYTHONPATH=. "$VENV/bin/python" -m rag.adapters.llm_assets ensure "$MODEL" --home "$HOME_DIR")
   t1=$(date +%s)
   echo "model ready in $((t1 - t0)) s: $DIR"
-  # On CPU, vLLM's 'auto' thread binding reserves one core for the API process and runs
-  # the model on the rest: on a 2-core machine that is half the compute. Measured here
-  # (Qwen 0.5B, 16 IU eval cases at concurrency 8): 192 s with 'auto', 143 s bound to both
-  # cores. Small machines therefore bind all cores; larger ones keep vLLM's default.
-  # "No GPU" is the Makefile's test (HAS_GPU): nvidia-smi missing or listing no device.
-  if [[ -z ${VLLM_CPU_OMP_THREADS_BIND:-} ]] && ! nvidia-smi -L >/dev/null 2>&1 \
-      && (($(nproc) <= 4)); then
-    export VLLM_CPU_OMP_THREADS_BIND="0-$(($(nproc) - 1))"
-  fi
-  # The structured-outputs config matters: without disable_any_whitespace a small model
-  # pads the JSON with whitespace until max_tokens.
-  HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-2} \
-    nohup "$VENV/bin/python" -m vllm.entrypoints.openai.api_server \
-      --model "$DIR" --served-model-name "$SERVED" --host 127.0.0.1 --port "$PORT" \
-      --dtype bfloat16 --max-model-len 4096 \
-      --structured-outputs-config '{"backend":"xgrammar","disable_any_whitespace":true}' \
-      ${VLLM_EXTRA_ARGS:-} >"$LOG" 2>&1 &
+  # The command line and environment (thread binding, KV cache, structured outputs) are
+  # rag/adapters/vllm_launch.py's, shared with the test fixture; it execs vLLM in place.
+  # shellcheck disable=SC2086
+  PYTHONPATH=. nohup "$VENV/bin/python" -m rag.adapters.vllm_launch \
+    --model "$DIR" --served "$SERVED" --port "$PORT" -- ${VLLM_EXTRA_ARGS:-} >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   until curl -sf "http://127.0.0.1:$PORT/health" >/dev/null; do
     if ! running; then echo "vLLM exited; last log lines:"; tail -20 "$LOG"; exit 1; fi

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from rag.adapters.vllm_launch import server_command, server_env
 from rag.api.app import create_app
 from rag.domain import Finding
 from rag.labeler import RuleLabeler
@@ -62,15 +63,12 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory):
     log = tmp_path_factory.mktemp("vllm") / "vllm.log"
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [str(VLLM_PY), "-m", "vllm.entrypoints.openai.api_server",
-             "--model", model_dir, "--served-model-name", MODEL,
-             "--host", "127.0.0.1", "--port", str(port),
-             "--dtype", "bfloat16", "--max-model-len", "4096",
-             "--structured-outputs-config",
-             '{"backend":"xgrammar","disable_any_whitespace":true}'],
-            env={**env, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")},
-            stdout=fh, stderr=subprocess.STDOUT, cwd=REPO,
-        )  # fmt: skip
+            server_command(str(VLLM_PY), model_dir, MODEL, port),
+            env=server_env(env, os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
     url = f"http://127.0.0.1:{port}"
     t1 = time.monotonic()
     try:
