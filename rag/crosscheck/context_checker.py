@@ -8,7 +8,6 @@ the two fail in different ways. It never imports rag.labeler.
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -111,8 +110,6 @@ def _pipeline() -> Any:
     from medspacy.ner import TargetRule
     from spacy.language import Language
 
-    # Every target is a phrase or a regex, so medspaCy's token matcher is empty by design.
-    warnings.filterwarnings("ignore", message=r"\[W036\]")
     if "radrag_clauses" not in Language.factories:
         Language.component("radrag_clauses")(mark_clauses)
     nlp = spacy.blank("en")
@@ -131,6 +128,9 @@ def _pipeline() -> Any:
     for pattern, finding in R.PREDICATE_MENTIONS:
         targets.append(TargetRule(f"pred:{finding.value}", f"P:{finding.value}", pattern=pattern))
     targets.append(TargetRule("normal study", "S", pattern=R.NORMAL_STUDY))
+    # Abbreviations written in capitals are matched as tokens too (an empty token matcher
+    # also makes spaCy warn on every call).
+    targets.append(TargetRule("PTX", f"F:{Finding.pneumothorax.value}", pattern=[{"TEXT": "PTX"}]))
     for pattern, finding in R.GENERIC_ABNORMALITY:
         name = finding.value if finding else "study"
         targets.append(TargetRule(f"abnormal:{name}", f"G:{name}", pattern=pattern))
@@ -138,6 +138,8 @@ def _pipeline() -> Any:
     context = nlp.add_pipe("medspacy_context", config={"rules": None, "span_attrs": None})
     context.add(
         [ConTextRule(phrase, cat, direction=d) for phrase, cat, d in R.CUES]
+        # One token pattern, so that ConText's token matcher is not empty either.
+        + [ConTextRule("x versus y", R.POSSIBLE, pattern=[{"LOWER": {"IN": ["vs.", "v."]}}])]
         + [ConTextRule(w, "TERMINATE", direction="TERMINATE") for w in sorted(R.CLAUSE_WORDS)]
     )
     return nlp

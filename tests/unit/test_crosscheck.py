@@ -208,3 +208,18 @@ def test_no_code_shared_with_the_rule_labeler() -> None:
                 assert not (node.module or "").startswith("rag.labeler"), path.name
             elif isinstance(node, ast.Import):
                 assert not any(a.name.startswith("rag.labeler") for a in node.names), path.name
+
+
+def test_alone_on_the_handwritten_challenge_set(checker: ContextChecker) -> None:
+    from rag.evaluation.challenge import crosscheck_check, load_handwritten, run
+    from rag.labeler import RuleLabeler
+
+    res = run(load_handwritten(), RuleLabeler(), crosscheck_check(checker))
+    per = res["per_kind"]
+    # What this check reads: finding states, hedges, scope, the ontology's edge ...
+    for kind in ("negation_flip", "certainty_flip", "fabricated_finding", "global_overreach"):
+        assert per[kind]["recall"] == 1.0, kind
+    for kind in ("correct", "paraphrase", "given_detail"):
+        assert per[kind]["false_alarm_rate"] == 0.0, kind
+    # ... not sizes, sides or comparisons, which the verifier's detail rules catch.
+    assert per["fabricated_detail"]["recall"] < 1.0
