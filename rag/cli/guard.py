@@ -40,6 +40,13 @@ def challenge(
             "or combined (flagged by either)"
         ),
     ] = "verifier",
+    allow_denied_ooo: Annotated[
+        bool,
+        typer.Option(
+            "--allow-denied-ooo",
+            help="crosscheck: let a negated term outside the ontology pass (no adenopathy)",
+        ),
+    ] = False,
     handwritten_only: Annotated[
         bool, typer.Option("--handwritten-only", help="skip the IU-generated cases")
     ] = False,
@@ -54,8 +61,8 @@ def challenge(
     labeler = RuleLabeler()
     guard = {
         "verifier": None,
-        "crosscheck": ch.crosscheck_check,
-        "combined": lambda: ch.combined_check(labeler),
+        "crosscheck": lambda: ch.crosscheck_check(allow_denied_ooo=allow_denied_ooo),
+        "combined": lambda: ch.combined_check(labeler, allow_denied_ooo=allow_denied_ooo),
     }[check]
     chosen = guard() if guard is not None else None
     out = {"handwritten": ch.run(ch.load_handwritten(), labeler, chosen)}

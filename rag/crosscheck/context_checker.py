@@ -30,11 +30,13 @@ class CrossReading:
     statement of normality says are absent (`the lungs are clear`), checked leniently:
     wrong if the labels hold any of them present or uncertain. `hedged`: findings named
     with a hedge toward absence (`unlikely`), read as uncertain-or-absent.
-    `out_of_ontology`: radiology terms outside the 14 findings, lower-cased.
+    `out_of_ontology`: radiology terms outside the 14 findings, lower-cased, in any state;
+    `out_of_ontology_denied`: those of them the sentence only negates ("no adenopathy").
     """
 
     findings: dict[Finding, State]
     out_of_ontology: tuple[str, ...] = ()
+    out_of_ontology_denied: tuple[str, ...] = ()
     normal: tuple[tuple[Finding, ...], ...] = ()
     hedged: tuple[Finding, ...] = ()
 
@@ -146,6 +148,7 @@ def _pipeline() -> Any:
 
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[A-Za-z0-9]")
 _INNER_NOT = re.compile(r"\bnot\b", re.IGNORECASE)
 
 
@@ -175,6 +178,7 @@ class _Reader:
     def __init__(self) -> None:
         self.findings: dict[Finding, State] = {}
         self.ooo: list[str] = []
+        self.ooo_said: set[str] = set()
         self.normal: list[tuple[Finding, ...]] = []
         self.hedged: set[Finding] = set()
 
@@ -194,6 +198,8 @@ class _Reader:
             term = " ".join(ent.text.lower().split())
             if term not in self.ooo:
                 self.ooo.append(term)
+            if st is not State.absent:
+                self.ooo_said.add(term)
         elif kind == "P":
             self.say(Finding(arg), _flip(st) if _INNER_NOT.search(ent.text) else st, hedge)
         elif kind == "N":
@@ -222,6 +228,7 @@ class _Reader:
         return CrossReading(
             findings=dict(self.findings),
             out_of_ontology=tuple(self.ooo),
+            out_of_ontology_denied=tuple(t for t in self.ooo if t not in self.ooo_said),
             normal=tuple(self.normal),
             hedged=tuple(sorted(self.hedged)),
         )
@@ -238,7 +245,8 @@ class ContextChecker:
 
     def sentences(self, text: str) -> list[str]:
         """The sentences of a text, as this check's pipeline splits them (clauses kept)."""
-        return [p for p in (s.strip() for s in _SENTENCES.split(text or "")) if p]
+        parts = (s.strip() for s in _SENTENCES.split(text or ""))
+        return [p for p in parts if _WORD.search(p)]
 
     def label(self, sentence: str) -> dict[Finding, State]:
         """Finding states one sentence asserts (statements of normality included)."""

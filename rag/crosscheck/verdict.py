@@ -21,8 +21,15 @@ def _wanted(labels: LabelSet, f: Finding) -> State | None:
     return State.present if all(s is State.absent for s in states) else None
 
 
-def cross_verdict(reading: CrossReading, labels: LabelSet) -> tuple[bool, tuple[str, ...]]:
-    """(supported, reason codes): every statement must match the labels, nothing else named."""
+def cross_verdict(
+    reading: CrossReading, labels: LabelSet, *, allow_denied_out_of_ontology: bool = False
+) -> tuple[bool, tuple[str, ...]]:
+    """(supported, reason codes): every statement must match the labels, nothing else named.
+
+    By default a term outside the ontology makes the sentence unsupported even when it is
+    only negated ("no adenopathy": the labels do not say so either); with
+    `allow_denied_out_of_ontology` a negated one passes.
+    """
     reasons: list[str] = []
     for f, st in reading.findings.items():
         want = _wanted(labels, f)
@@ -44,7 +51,10 @@ def cross_verdict(reading: CrossReading, labels: LabelSet) -> tuple[bool, tuple[
             )
         if all(w is None for w in wants.values()):
             reasons.append(f"crosscheck:not_assessed:{rest[0].value}")
-    reasons.extend(f"crosscheck:out_of_ontology:{t}" for t in reading.out_of_ontology)
+    denied = set(reading.out_of_ontology_denied) if allow_denied_out_of_ontology else set()
+    reasons.extend(
+        f"crosscheck:out_of_ontology:{t}" for t in reading.out_of_ontology if t not in denied
+    )
     if not (reading.findings or reading.normal or reading.out_of_ontology):
         reasons.append("crosscheck:no_finding_read")
     return not reasons, tuple(dict.fromkeys(reasons))

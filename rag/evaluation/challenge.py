@@ -136,24 +136,32 @@ def _flagged(case: Case, labeler: Labeler) -> tuple[bool, list[str]]:
 Check = Callable[[Case], tuple[bool, list[str]]]
 
 
-def crosscheck_check(checker: object | None = None) -> Check:
-    """The independent check alone: a case is flagged when any sentence is not supported."""
+def crosscheck_check(checker: object | None = None, allow_denied_ooo: bool = False) -> Check:
+    """The independent check alone: a case is flagged when any sentence is not supported.
+
+    `allow_denied_ooo` lets a negated term outside the ontology pass ("no adenopathy").
+    """
     from rag.crosscheck import ContextChecker, cross_verdict
 
     cc = checker if isinstance(checker, ContextChecker) else ContextChecker()
 
     def check(case: Case) -> tuple[bool, list[str]]:
         labels = LabelSet.from_states(case.labels)
-        results = [cross_verdict(cc.read(s), labels) for s in cc.sentences(case.text)]
+        results = [
+            cross_verdict(cc.read(s), labels, allow_denied_out_of_ontology=allow_denied_ooo)
+            for s in cc.sentences(case.text)
+        ]
         reasons = [r for _, rs in results for r in rs]
         return (not results) or any(not ok for ok, _ in results), reasons
 
     return check
 
 
-def combined_check(labeler: Labeler, checker: object | None = None) -> Check:
+def combined_check(
+    labeler: Labeler, checker: object | None = None, allow_denied_ooo: bool = False
+) -> Check:
     """Both checks: flagged when either flags (a sentence passes only if both pass)."""
-    cross = crosscheck_check(checker)
+    cross = crosscheck_check(checker, allow_denied_ooo)
 
     def check(case: Case) -> tuple[bool, list[str]]:
         a, ra = _flagged(case, labeler)

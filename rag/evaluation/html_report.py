@@ -31,11 +31,14 @@ def _worst(records: Sequence[dict[str, object]], n: int = 15) -> list[dict[str, 
     def badness(r: dict[str, object]) -> int:
         # A flat contradiction (present vs absent) outranks a hedge the reference lacks.
         mt: dict = r["metrics"]  # type: ignore[assignment]
+        # The other judges' objections count too, below the verifier's own.
+        others = [v for v in (r.get("judges") or {}).values() if v]  # type: ignore[union-attr]
         return (
             4 * len(mt.get("hard_contradictions", []))
             + 3 * len(mt["contradictions"])
             + 2 * len(mt["hallucinated"])
             + mt["n_unsupported"]
+            + sum(len(v["hallucinated"]) + len(v["contradictions"]) for v in others)
         )
 
     return sorted((r for r in drafted if badness(r)), key=badness, reverse=True)[:n]
@@ -181,6 +184,11 @@ def _problems(r: dict[str, object]) -> str:
         said.append("contradicts the reference on " + ", ".join(mt["contradictions"]))
     if mt["hallucinated"]:
         said.append("hallucinates " + ", ".join(mt["hallucinated"]))
+    judges: dict[str, dict[str, list[str]] | None] = r.get("judges") or {}  # type: ignore[assignment]
+    for name, verdict in judges.items():
+        for key, what in (("hallucinated", "hallucinates"), ("contradictions", "contradicts")):
+            if verdict and verdict.get(key):
+                said.append(f"{name} judge: {what} " + ", ".join(verdict[key]))
     return "; ".join(said)
 
 

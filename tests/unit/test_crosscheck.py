@@ -223,3 +223,22 @@ def test_alone_on_the_handwritten_challenge_set(checker: ContextChecker) -> None
         assert per[kind]["false_alarm_rate"] == 0.0, kind
     # ... not sizes, sides or comparisons, which the verifier's detail rules catch.
     assert per["fabricated_detail"]["recall"] < 1.0
+
+
+def test_a_negated_term_outside_the_ontology_can_be_allowed(checker: ContextChecker) -> None:
+    r = checker.read("No pneumothorax or adenopathy; there is a hiatal hernia.")
+    assert r.out_of_ontology == ("adenopathy", "hiatal hernia")
+    assert r.out_of_ontology_denied == ("adenopathy",)
+    assert cross_verdict(r, labels(), allow_denied_out_of_ontology=True) == (
+        False,
+        ("crosscheck:out_of_ontology:hiatal hernia",),
+    )
+    assert len(cross_verdict(r, labels())[1]) == 2
+
+
+def test_sentences_skip_punctuation_left_over(checker: ContextChecker) -> None:
+    assert checker.sentences("No pneumothorax. . Heart size is normal.\nPTX") == [
+        "No pneumothorax.",
+        "Heart size is normal.",
+        "PTX",
+    ]
