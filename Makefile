@@ -94,6 +94,7 @@ bench: kb vllm-venv
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_guard.py
+	$(BIN)/python bench/bench_crosscheck.py
 	$(BIN)/python bench/bench_encoder.py
 	bench/time_to_first_report.sh
 	scripts/vllm.sh start
