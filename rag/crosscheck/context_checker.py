@@ -58,7 +58,8 @@ def _opens_clause(tokens: list[Any], i: int) -> bool:
         seg.append(t.lower_)
     if not seg or any(w in R.LIST_WORDS for w in seg):
         return False
-    return any(w in R.CLAUSE_VERBS for w in seg)
+    # ", no pneumothorax" opens a negated clause of its own after a hedge or a finding.
+    return seg[0] in ("no", "without") or any(w in R.CLAUSE_VERBS for w in seg)
 
 
 def _and_opens_clause(tokens: list[Any], i: int) -> bool:
@@ -156,11 +157,21 @@ def _state(ent: Any) -> tuple[State, bool]:
     """A mention's state from its ConText modifiers, and whether it is an `unlikely` hedge."""
     # A cue inside the mention ("the heart is not enlarged") is the mention's own wording,
     # read by the caller; ConText's reading of it would count it twice.
-    cats = {
-        m.category
+    outside = [
+        m
         for m in ent._.modifiers
         if not (ent.start <= m.modifier_span[0] and m.modifier_span[1] <= ent.end)
-    }
+    ]
+
+    def distance(m: Any) -> int:
+        start, end = m.modifier_span
+        return ent.start - end if end <= ent.start else start - ent.end
+
+    # When a negation and a hedge both reach a mention, the nearer one speaks for it
+    # ("possible effusion, no pneumothorax" if no boundary were found between them).
+    cats = {m.category for m in outside}
+    if len(cats - {R.PSEUDO}) > 1:
+        cats = {min(outside, key=distance).category}
     if R.UNLIKELY in cats:
         return State.uncertain, True
     if cats & {R.POSSIBLE, R.HYPOTHETICAL}:

@@ -71,6 +71,18 @@ def verdict(checker: ContextChecker, text: str, ls: LabelSet) -> tuple[bool, tup
             "No pneumothorax, however there is atelectasis.",
             {F.pneumothorax: S.absent, F.atelectasis: S.present},
         ),
+        (
+            "Possible small right pleural effusion, no pneumothorax.",
+            {F.pleural_effusion: S.uncertain, F.pneumothorax: S.absent},
+        ),
+        (
+            "Possible pneumonia without effusion.",
+            {F.pneumonia: S.uncertain, F.pleural_effusion: S.absent},
+        ),
+        (
+            "There is no pneumothorax, although effusion is possible.",
+            {F.pneumothorax: S.absent, F.pleural_effusion: S.uncertain},
+        ),
         # double negatives and hedges
         ("Cannot exclude pneumonia.", {F.pneumonia: S.uncertain}),
         ("Pneumonia cannot be excluded.", {F.pneumonia: S.uncertain}),
