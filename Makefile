@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock requirements-nodeps.lock pyproject.toml | sha256sum | cut -c1-12)
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
@@ -23,12 +23,14 @@ export RADRAG_VLLM_URL ?= http://127.0.0.1:$(RADRAG_VLLM_PORT)
 .PHONY: venv kb run test test-unit test-integration test-vllm lint format bench soak clean \
 	vllm-venv vllm stop
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# Every dependency pinned with its sha256 (scripts/lock.py regenerates the lock). torch
 	# is the CPU build these machines carry as a local wheel, never a multi-GB CUDA build.
 	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	# medspaCy and PyRuSH cap spaCy below 3.8 on Python 3.11 only; they run on the locked 3.8.
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-nodeps.lock
 	$(BIN)/pip install -q --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
@@ -92,6 +94,7 @@ bench: kb vllm-venv
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_guard.py
+	$(BIN)/python bench/bench_crosscheck.py
 	$(BIN)/python bench/bench_encoder.py
 	bench/time_to_first_report.sh
 	scripts/vllm.sh start

@@ -166,6 +166,13 @@ def run_eval(
             "(the service abstains there); stamped into the config and results",
         ),
     ] = False,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            help="also judge every draft with the independent check and, on IU X-ray, "
+            "the human MeSH annotations (results.json `judges`)"
+        ),
+    ] = True,
 ) -> None:
     """Draft every case, score it and write results.json, cases.jsonl and report.html."""
     from rag import __version__
@@ -195,6 +202,9 @@ def run_eval(
         "radrag_version": __version__,
         "labeler": labeler.name,
     }
+    checker = _judge() if judge else None
+    if checker is not None:
+        config["judge"] = checker.name
     settings = get_settings()
     if generator is GeneratorChoice.vllm:
         settings = settings.model_copy(update={"generator": "vllm"})
@@ -221,7 +231,7 @@ def run_eval(
         lift = uncertified_encoder_ok and guard is not None and not guard["certified"]
         drafter = ImagePathDrafter(drafter, None if lift else guard)
     try:
-        results = run(cases, drafter, labeler, out, config, concurrency=concurrency)
+        results = run(cases, drafter, labeler, out, config, concurrency=concurrency, judge=checker)
     except RunConflict as exc:
         raise fail(str(exc)) from None
     records = [json.loads(x) for x in (out / "cases.jsonl").read_text().splitlines() if x]
@@ -234,6 +244,7 @@ def run_eval(
                 "skipped_no_labels": skipped,
                 "n_cases": results["n_cases"],
                 "abstention_reasons": results["abstention_reasons"],
+                "judges": _judge_rates(results),
             }
         )
     )
@@ -253,13 +264,23 @@ def rescore_run(
         raise fail(f"SRC: {src} holds no run (config.json and cases.jsonl)")
     if out.resolve() == src.resolve():
         raise fail("--out: must differ from SRC; the original run is kept as it is")
+    old = json.loads((src / "config.json").read_text())
+    mesh = None
+    if old.get("dataset") == "iu-xray":
+        # Runs recorded before the MeSH judge existed lack the terms in their case meta.
+        mesh = {rid: rep.mesh_major for rid, rep in _iu_reports().items()}
     try:
-        results = rescore(src, out, RuleLabeler())
+        results = rescore(src, out, RuleLabeler(), judge=_judge(), mesh=mesh)
     except RunConflict as exc:
         raise fail(str(exc)) from None
     records = [json.loads(x) for x in (out / "cases.jsonl").read_text().splitlines() if x]
     html_report.write(out, results, records)
-    typer.echo(json.dumps({k: results[k] for k in GATED} | {"n_cases": results["n_cases"]}))
+    typer.echo(
+        json.dumps(
+            {k: results[k] for k in GATED}
+            | {"n_cases": results["n_cases"], "judges": _judge_rates(results)}
+        )
+    )
 
 
 @app.command("compare")
@@ -308,12 +329,56 @@ def table(
     typer.echo("|---" * (len(cols) + 1) + "|")
     for name, res in results.items():
         typer.echo(f"| {name} | " + " | ".join(_cell(res.get(k)) for k in cols) + " |")
+    _judges_table(results)
     if plot is not None:
         from rag.evaluation.figures import plot_coverage_risk
 
         curves = {n: r.get("coverage_risk_curve") or [] for n, r in results.items()}
         plot_coverage_risk(curves, plot)  # type: ignore[arg-type]
         typer.echo(f"coverage-risk curves: {plot}")
+
+
+def _judge():
+    """The independent check, as the second judge of every draft."""
+    from rag.crosscheck import ContextChecker
+
+    return ContextChecker()
+
+
+# (results.json judges key, column title) of the three-judge table.
+_JUDGE_COLS = (("verifier", "verifier"), ("crosscheck", "crosscheck"), ("mesh", "MeSH"))
+
+
+def _judge_rates(results: dict[str, object]) -> dict[str, dict[str, object]]:
+    """Each judge's cases and rates, for the one-line summary a run prints."""
+    j: dict = results.get("judges") or {}  # type: ignore[assignment]
+    keys = ("n_judged", "hallucinated_finding_rate", "contradiction_rate")
+    return {name: {k: (j.get(name) or {}).get(k) for k in keys} for name, _ in _JUDGE_COLS}
+
+
+def _judges_table(results: dict[str, dict[str, object]]) -> None:
+    """Hallucination and contradiction rates by each judge, and their agreement (kappa)."""
+    if not any(res.get("judges") for res in results.values()):
+        return
+    heads = [
+        f"{what} ({title})" for what in ("halluc.", "contrad.") for _, title in _JUDGE_COLS
+    ] + ["n MeSH", "kappa halluc. verifier~crosscheck", "kappa halluc. crosscheck~MeSH"]
+    typer.echo("\n| run | " + " | ".join(heads) + " |")
+    typer.echo("|---" * (len(heads) + 1) + "|")
+    for name, res in results.items():
+        j: dict = res.get("judges") or {}  # type: ignore[assignment]
+        agree: dict = j.get("agreement") or {}
+        cells = [
+            (j.get(key) or {}).get(metric)
+            for metric in ("hallucinated_finding_rate", "contradiction_rate")
+            for key, _ in _JUDGE_COLS
+        ]
+        cells += [
+            (j.get("mesh") or {}).get("n_judged"),
+            ((agree.get("verifier~crosscheck") or {}).get("hallucination") or {}).get("kappa"),
+            ((agree.get("crosscheck~mesh") or {}).get("hallucination") or {}).get("kappa"),
+        ]
+        typer.echo(f"| {name} | " + " | ".join(_cell(c) for c in cells) + " |")
 
 
 def _cell(v: object) -> str:

@@ -26,27 +26,55 @@ def _reports(split: str) -> list:
         raise fail(str(exc)) from None
 
 
+CHECKS = ("verifier", "crosscheck", "combined")
+
+
 @app.command("challenge")
 def challenge(
     split: SplitOpt = "test",
     max_sentences: Annotated[int, typer.Option(help="IU sentences to corrupt")] = 300,
+    check: Annotated[
+        str,
+        typer.Option(
+            help="verifier (the rule labeler's), crosscheck (the independent check alone) "
+            "or combined (flagged by either)"
+        ),
+    ] = "verifier",
+    allow_denied_ooo: Annotated[
+        bool,
+        typer.Option(
+            "--allow-denied-ooo",
+            help="crosscheck: let a negated term outside the ontology pass (no adenopathy)",
+        ),
+    ] = False,
+    handwritten_only: Annotated[
+        bool, typer.Option("--handwritten-only", help="skip the IU-generated cases")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Detection recall per corruption kind and false-alarm rate (handwritten + IU)."""
-    from rag.evaluation.challenge import generated_cases, load_handwritten, run
+    from rag.evaluation import challenge as ch
     from rag.labeler import RuleLabeler
 
+    if check not in CHECKS:
+        raise fail(f"--check: unknown check {check!r}; choose one of {', '.join(CHECKS)}")
     labeler = RuleLabeler()
-    out = {
-        "handwritten": run(load_handwritten(), labeler),
-        f"iu_{split}": run(generated_cases(_reports(split), labeler, max_sentences), labeler),
-    }
+    guard = {
+        "verifier": None,
+        "crosscheck": lambda: ch.crosscheck_check(allow_denied_ooo=allow_denied_ooo),
+        "combined": lambda: ch.combined_check(labeler, allow_denied_ooo=allow_denied_ooo),
+    }[check]
+    chosen = guard() if guard is not None else None
+    out = {"handwritten": ch.run(ch.load_handwritten(), labeler, chosen)}
+    if not handwritten_only:
+        cases = ch.generated_cases(_reports(split), labeler, max_sentences)
+        out[f"iu_{split}"] = ch.run(cases, labeler, chosen)
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
     for name, res in out.items():
         typer.echo(
-            f"{name}: recall {res['recall']:.4f} on {res['n_corrupted']} corrupted, "
+            f"{name} ({check}): recall {res['recall']:.4f} on {res['n_corrupted']} corrupted, "
             f"false alarms {res['false_alarm_rate']:.4f} on {res['n_correct']} correct"
         )
         for kind, row in res["per_kind"].items():

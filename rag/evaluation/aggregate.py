@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from rag.domain import Finding, State
 from rag.evaluation import metrics as m
+from rag.evaluation.judges import summarize as judge_summary
 from rag.evaluation.reliability import encoder_reliability
 
 COVERAGES = (0.5, 0.7, 0.9)
@@ -131,6 +132,8 @@ def aggregate(records: Sequence[Record]) -> dict[str, object]:
             abst[code] = abst.get(code, 0) + 1
     res["abstention_reasons"] = abst
     res["subgroups"] = subgroups(records)
+    # The same drafts as read by the verifier's labeler, the independent check and MeSH.
+    res["judges"] = judge_summary(records)
     reliability = encoder_reliability(records)
     if reliability is not None:
         res["encoder_reliability"] = reliability

@@ -15,7 +15,7 @@ import json
 import random
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,12 +133,53 @@ def _flagged(case: Case, labeler: Labeler) -> tuple[bool, list[str]]:
     return any(v.verdict is not Verdict.supported for v in verdicts) or not verdicts, reasons
 
 
-def run(cases: Iterable[Case], labeler: Labeler) -> dict[str, object]:
-    """Detection recall per corruption kind and the false-alarm rate on correct cases."""
+Check = Callable[[Case], tuple[bool, list[str]]]
+
+
+def crosscheck_check(checker: object | None = None, allow_denied_ooo: bool = False) -> Check:
+    """The independent check alone: a case is flagged when any sentence is not supported.
+
+    `allow_denied_ooo` lets a negated term outside the ontology pass ("no adenopathy").
+    """
+    from rag.crosscheck import ContextChecker, cross_verdict
+
+    cc = checker if isinstance(checker, ContextChecker) else ContextChecker()
+
+    def check(case: Case) -> tuple[bool, list[str]]:
+        labels = LabelSet.from_states(case.labels)
+        results = [
+            cross_verdict(cc.read(s), labels, allow_denied_out_of_ontology=allow_denied_ooo)
+            for s in cc.sentences(case.text)
+        ]
+        reasons = [r for _, rs in results for r in rs]
+        return (not results) or any(not ok for ok, _ in results), reasons
+
+    return check
+
+
+def combined_check(
+    labeler: Labeler, checker: object | None = None, allow_denied_ooo: bool = False
+) -> Check:
+    """Both checks: flagged when either flags (a sentence passes only if both pass)."""
+    cross = crosscheck_check(checker, allow_denied_ooo)
+
+    def check(case: Case) -> tuple[bool, list[str]]:
+        a, ra = _flagged(case, labeler)
+        b, rb = cross(case)
+        return a or b, ra + rb
+
+    return check
+
+
+def run(cases: Iterable[Case], labeler: Labeler, check: Check | None = None) -> dict[str, object]:
+    """Detection recall per corruption kind and the false-alarm rate on correct cases.
+
+    `check` replaces the verifier (default) by another guard, e.g. `crosscheck_check()`.
+    """
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: list[dict[str, object]] = []
     for c in cases:
-        flagged, reasons = _flagged(c, labeler)
+        flagged, reasons = check(c) if check is not None else _flagged(c, labeler)
         per[c.kind][0] += 1
         per[c.kind][1] += flagged
         if flagged != c.expect_flagged and len(misses) < 50:

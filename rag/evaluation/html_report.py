@@ -31,11 +31,14 @@ def _worst(records: Sequence[dict[str, object]], n: int = 15) -> list[dict[str, 
     def badness(r: dict[str, object]) -> int:
         # A flat contradiction (present vs absent) outranks a hedge the reference lacks.
         mt: dict = r["metrics"]  # type: ignore[assignment]
+        # The other judges' objections count too, below the verifier's own.
+        others = [v for v in (r.get("judges") or {}).values() if v]  # type: ignore[union-attr]
         return (
             4 * len(mt.get("hard_contradictions", []))
             + 3 * len(mt["contradictions"])
             + 2 * len(mt["hallucinated"])
             + mt["n_unsupported"]
+            + sum(len(v["hallucinated"]) + len(v["contradictions"]) for v in others)
         )
 
     return sorted((r for r in drafted if badness(r)), key=badness, reverse=True)[:n]
@@ -94,6 +97,39 @@ def subgroup_table(subgroups: dict[str, dict[str, dict[str, object]]]) -> str:
     return f"<h2>Subgroups</h2><table><tr>{head}</tr>{body}</table>"
 
 
+def judges_section(judges: dict[str, dict[str, object]] | None) -> str:
+    """The three judges' rates side by side and their pairwise agreement ('' without)."""
+    if not judges:
+        return ""
+    names = [k for k in judges if k != "agreement"]
+    rows = "".join(
+        f"<tr><td>{html.escape(n)}</td><td>{html.escape(str(judges[n].get('description', '')))}"
+        f"</td><td>{_fmt(judges[n].get('n_judged'))}</td>"
+        f"<td>{_fmt(judges[n].get('hallucinated_finding_rate'))}</td>"
+        f"<td>{_fmt(judges[n].get('contradiction_rate'))}</td></tr>"
+        for n in names
+    )
+    agree: dict[str, dict[str, dict[str, object]]] = judges.get("agreement") or {}  # type: ignore[assignment]
+    arows = "".join(
+        f"<tr><td>{html.escape(pair)}</td><td>{html.escape(what)}</td>"
+        f"<td>{_fmt(v.get('n'))}</td><td>{_fmt(v.get('agreement'))}</td>"
+        f"<td>{_fmt(v.get('kappa'))}</td></tr>"
+        for pair, by in agree.items()
+        for what, v in by.items()
+    )
+    return (
+        "<h2>Judges</h2><p>The same drafts read by three judges. The verifier's labeler is "
+        "circular for guarded drafts (it also chose and verified them); the independent "
+        "check uses another engine and vocabulary; MeSH is the human annotation of the "
+        "reference (IU X-ray only).</p>"
+        "<table><tr><th>judge</th><th>what it is</th><th>drafts judged</th>"
+        f"<th>hallucination rate</th><th>contradiction rate</th></tr>{rows}</table>"
+        "<p>Agreement on per-draft flags (share of drafts flagged alike, Cohen's kappa):</p>"
+        "<table><tr><th>judges</th><th>flag</th><th>drafts</th><th>agreement</th>"
+        f"<th>kappa</th></tr>{arows}</table>"
+    )
+
+
 def _reliability_section(results: dict[str, object], out_dir: Path) -> str:
     rel: dict[str, object] | None = results.get("encoder_reliability")  # type: ignore[assignment]
     if not rel:
@@ -148,6 +184,11 @@ def _problems(r: dict[str, object]) -> str:
         said.append("contradicts the reference on " + ", ".join(mt["contradictions"]))
     if mt["hallucinated"]:
         said.append("hallucinates " + ", ".join(mt["hallucinated"]))
+    judges: dict[str, dict[str, list[str]] | None] = r.get("judges") or {}  # type: ignore[assignment]
+    for name, verdict in judges.items():
+        for key, what in (("hallucinated", "hallucinates"), ("contradictions", "contradicts")):
+            if verdict and verdict.get(key):
+                said.append(f"{name} judge: {what} " + ", ".join(verdict[key]))
     return "; ".join(said)
 
 
@@ -184,6 +225,7 @@ def write(
         f"<h2>Metrics</h2><table>{_metrics_rows(results)}</table>",
         _na_note(results),
         f"<p>selective risk at coverage: <code>{html.escape(sel)}</code></p>",
+        judges_section(results.get("judges")),  # type: ignore[arg-type]
         subgroup_table(results.get("subgroups") or {}),  # type: ignore[arg-type]
         '<h2>Coverage and risk</h2><img src="coverage_risk.png" alt="coverage-risk curve">',
         '<h2>Per-finding F1</h2><img src="f1_per_finding.png" alt="per-finding F1">',

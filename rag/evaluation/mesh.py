@@ -42,8 +42,13 @@ SHARED = (*dict.fromkeys(MESH_TO_FINDING.values()), F.pleural_other, F.no_findin
 
 def mesh_findings(report: IUReport) -> set[Finding]:
     """Findings the human annotators marked present in a report."""
+    return findings_from_terms(report.mesh_major)
+
+
+def findings_from_terms(terms: Iterable[str]) -> set[Finding]:
+    """Findings a list of MeSH major terms marks present (no_finding for "normal")."""
     out = set()
-    for term in report.mesh_major:
+    for term in terms:
         head, *mods = term.split("/")
         if head in MESH_TO_FINDING:
             out.add(MESH_TO_FINDING[head])

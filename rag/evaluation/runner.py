@@ -17,6 +17,7 @@ from rag.domain import Finding, LabelSet, State, Verdict
 from rag.evaluation import metrics as m
 from rag.evaluation.aggregate import aggregate, parse_states
 from rag.evaluation.drafters import Drafter, EvalCase, Outcome
+from rag.evaluation.judges import MESH_KEY, judge_case, mesh_meta
 from rag.ports import Labeler
 from rag.stages.verify import verify_text
 
@@ -28,7 +29,9 @@ class RunConflict(RuntimeError):
 # How many cases a run takes says nothing about how each case is drafted or scored: a
 # `--limit 100` run can be extended to `--limit 300` in the same folder (the first 100
 # cases are not drafted again), so the limit is stamped but not hashed.
-_NOT_HASHED = frozenset({"limit"})
+# The second judge only adds a block to each record (drafts and headline metrics do not
+# depend on it), so turning it on does not make a folder's earlier cases foreign either.
+_NOT_HASHED = frozenset({"limit", "judge"})
 
 
 def config_hash(config: dict[str, object]) -> str:
@@ -41,12 +44,16 @@ def _labels_json(labels: dict[Finding, State]) -> dict[str, str]:
     return {f.value: s.value for f, s in sorted(labels.items())}
 
 
-def score_case(case: EvalCase, out: Outcome, labeler: Labeler) -> dict[str, object]:
+def score_case(
+    case: EvalCase, out: Outcome, labeler: Labeler, judge: Labeler | None = None
+) -> dict[str, object]:
     """Per-case record: inputs, draft, verdicts and metrics.
 
     The reference labels are the dataset's own when it has them (NIH), else the labeler's
     reading of the reference report; the draft is always read by the labeler. Draft
     statements about findings the reference cannot score are kept apart, never errors.
+    With a `judge` (the independent check), the record also gets its verdicts and, for
+    cases with MeSH terms, the MeSH judge's (rag.evaluation.judges).
     """
     if case.reference_labels is not None:
         ref = dict(case.reference_labels)
@@ -94,6 +101,15 @@ def score_case(case: EvalCase, out: Outcome, labeler: Labeler) -> dict[str, obje
             },
         }
     )
+    if judge is not None:
+        j_ref = (
+            dict(case.reference_labels)
+            if case.reference_labels is not None
+            else judge.label_report(case.reference)  # type: ignore[attr-defined]
+        )
+        j_said = judge.label_report(out.text)  # type: ignore[attr-defined]
+        j_draft = {f: s for f, s in j_said.items() if case.scored is None or f in case.scored}
+        rec["judges"] = judge_case(draft, ref, j_draft, j_ref, case.meta.get(MESH_KEY))
     return rec
 
 
@@ -105,6 +121,7 @@ def run(
     config: dict[str, object],
     progress: bool = True,
     concurrency: int = 1,
+    judge: Labeler | None = None,
 ) -> dict[str, object]:
     """Draft and score every case (resuming if possible) and write the outputs.
 
@@ -138,7 +155,7 @@ def run(
     todo = [c for c in cases if c.id not in done]
 
     def one(case: EvalCase) -> dict[str, object]:
-        return {"config_hash": chash, **score_case(case, drafter.draft(case), labeler)}
+        return {"config_hash": chash, **score_case(case, drafter.draft(case), labeler, judge)}
 
     bar = tqdm(
         desc=f"eval {drafter.name}",
@@ -176,17 +193,27 @@ class _Replay:
         return self._outcomes[case.id]
 
 
-def rescore(src: Path, dst: Path, labeler: Labeler, progress: bool = False) -> dict[str, object]:
+def rescore(
+    src: Path,
+    dst: Path,
+    labeler: Labeler,
+    progress: bool = False,
+    judge: Labeler | None = None,
+    mesh: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, object]:
     """Score a finished run's stored drafts again with the current labeler and metrics.
 
     Drafting is the slow part of an LLM run; when only the measuring changed (a labeler
     fix), the drafts are replayed instead of regenerated. The inputs stay those the
     drafter saw; the reference labels are recomputed. The new configuration names the
-    labeler and the run it came from, so it cannot pass for the original.
+    labeler and the run it came from, so it cannot pass for the original. `mesh` (case id
+    -> MeSH terms) fills in the MeSH judge's reference for runs recorded before it existed.
     """
     old = json.loads((src / "config.json").read_text())
     config = {k: v for k, v in old.items() if k != "config_hash"}
     config |= {"labeler": labeler.name, "rescored_from": old["config_hash"]}  # type: ignore[attr-defined]
+    if judge is not None:
+        config["judge"] = judge.name  # type: ignore[attr-defined]
     cases, outcomes = [], {}
     for line in (src / "cases.jsonl").read_text().splitlines():
         try:
@@ -198,12 +225,15 @@ def rescore(src: Path, dst: Path, labeler: Labeler, progress: bool = False) -> d
         # the labeler's reading, so they are kept as they are and still bound what is scored.
         given = None if r["reference"] else parse_states(r["reference_labels"])
         probs = inputs.get("probabilities")
+        meta = dict(r.get("meta") or {})
+        if mesh is not None and MESH_KEY not in meta and r["case_id"] in mesh:
+            meta |= mesh_meta(mesh[r["case_id"]])
         case = EvalCase(
             r["case_id"],
             LabelSet.from_states(inputs["labels"]),
             r["reference"] or "",
             inputs["indication"],
-            r.get("meta") or {},
+            meta,
             reference_labels=given,
             scored=None if given is None else frozenset(given),
             probabilities=None if probs is None else {Finding(f): p for f, p in probs.items()},
@@ -217,7 +247,8 @@ def rescore(src: Path, dst: Path, labeler: Labeler, progress: bool = False) -> d
             r["pipeline_verdicts"],
         )
         cases.append(case)
-    return run(cases, _Replay(str(old["generator"]), outcomes), labeler, dst, config, progress)
+    replay = _Replay(str(old["generator"]), outcomes)
+    return run(cases, replay, labeler, dst, config, progress, judge=judge)
 
 
 def iu_cases(
@@ -231,5 +262,7 @@ def iu_cases(
         if labels is None:
             skipped += 1
             continue
-        cases.append(EvalCase(rid, labels, rep.text, rep.indication or None))
+        cases.append(
+            EvalCase(rid, labels, rep.text, rep.indication or None, mesh_meta(rep.mesh_major))
+        )
     return cases, skipped

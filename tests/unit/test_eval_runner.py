@@ -163,5 +163,8 @@ def test_rescore_replays_drafts_with_the_current_labeler(
     assert (again["n_cases"], again["n_drafted"]) == (first["n_cases"], first["n_drafted"])
     assert first["hallucinated_finding_rate"] == 0.0
     assert again["hallucinated_finding_rate"] == pytest.approx(1 / 2)  # 1 of 2 drafted
+    # The independent check judges the rescored drafts too (the planted pneumothorax).
+    assert again["judge"] == "crosscheck-medspacy-context-v1"
+    assert again["judges"]["crosscheck"]["hallucinated_finding_rate"] == pytest.approx(1 / 2)
     same = subprocess.run([*cmd, str(src)], capture_output=True, text=True)
     assert same.returncode == 2 and "--out" in same.stderr
