@@ -8,7 +8,7 @@ from collections.abc import Callable
 from rag import __version__
 from rag.domain import Abstention, AbstentionReason, DraftRequest, Provenance, ReportResult
 from rag.kb.store import KnowledgeBase
-from rag.ports import Embedder, Generator, GeneratorError, Labeler
+from rag.ports import Embedder, Generator, GeneratorError, Labeler, SentenceCheck
 from rag.stages.decide import DecisionPolicy, decide
 from rag.stages.retrieve import EmbeddingRetriever
 from rag.stages.verify import VerificationContext
@@ -32,12 +32,15 @@ class ReportPipeline:
         labeler: Labeler,
         policy: DecisionPolicy,
         retrieval_k: int = 64,
+        crosscheck: SentenceCheck | None = None,
     ) -> None:
         self._kb = kb
         self.embedder = embedder
         self.generator = generator
         self.labeler = labeler
         self.policy = policy
+        # The independent second reader every sentence must also satisfy (services wires it).
+        self.crosscheck = crosscheck
         self.retriever = EmbeddingRetriever(embedder, k=retrieval_k)
 
     def draft(self, request: DraftRequest) -> ReportResult:
@@ -80,7 +83,16 @@ class ReportPipeline:
             request.prior_report,
             retrieved={e.passage.id: e.passage for evs in evidence.values() for e in evs},
         )
-        d = decide(request.labels, findings, impression, evidence, ctx, self.labeler, self.policy)
+        d = decide(
+            request.labels,
+            findings,
+            impression,
+            evidence,
+            ctx,
+            self.labeler,
+            self.policy,
+            self.crosscheck,
+        )
         return ReportResult(
             status="drafted" if d.report else "abstained",
             report=d.report,

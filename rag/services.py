@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from rag.adapters.st_embedder import SentenceTransformerEmbedder
 from rag.config import Settings
+from rag.crosscheck.verdict import ContextSentenceCheck
 from rag.kb.store import KBError, KnowledgeBase, current_version, load_version
 from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
@@ -135,5 +136,7 @@ def build_services(settings: Settings, embedder: Embedder | None = None) -> Serv
             min_finding_confidence=settings.min_finding_confidence,
         ),
         retrieval_k=settings.retrieval_k,
+        # Always on in the service: a sentence passes only if both readers support it.
+        crosscheck=ContextSentenceCheck(),
     )
     return Services(settings=settings, embedder=emb, kb=holder, pipeline=pipeline)

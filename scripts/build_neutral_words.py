@@ -47,6 +47,10 @@ DENY = {
 # Reviewed: the context words of negated normal sentences (count >= 3 there) that name
 # no finding, device or body part outside the chest.
 CONTEXT = {
+    # From IU validation false alarms: words about the examination, not the patient.
+    "shape",
+    "technique",
+    "overt",
     # Linking verbs of hedged, affirmed and device statements ("may represent", "in place").
     "represent",
     "represents",

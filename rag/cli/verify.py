@@ -24,13 +24,15 @@ def verify(
     """Verify text sentence by sentence (exit 0 all supported, 4 otherwise, 2 bad input)."""
     from rag.api.routes.verify import run_verify
     from rag.api.schemas import VerifyCreate, validation_message
+    from rag.crosscheck.verdict import ContextSentenceCheck
     from rag.labeler import RuleLabeler
 
-    labeler = RuleLabeler()
+    # The same two readers as the service: both must find a sentence supported.
+    labeler, crosscheck = RuleLabeler(), ContextSentenceCheck()
     if batch is not None:
         if out is None:
             raise fail("--batch needs --out")
-        _run_batch(batch, out, labeler)
+        _run_batch(batch, out, labeler, crosscheck)
         return
     if labels is None or text is None:
         raise fail("give --labels and --text, or --batch IN.jsonl --out OUT.jsonl")
@@ -39,7 +41,9 @@ def verify(
         raw = raw["labels"]
     try:
         res = run_verify(
-            VerifyCreate(labels=raw, text=text, indication=indication, prior=prior), labeler
+            VerifyCreate(labels=raw, text=text, indication=indication, prior=prior),
+            labeler,
+            crosscheck=crosscheck,
         )
     except ValidationError as exc:
         raise fail(validation_message(exc)) from None
@@ -53,7 +57,7 @@ def verify(
     raise typer.Exit(0 if res.supported else 4)
 
 
-def _run_batch(src: Path, dst: Path, labeler) -> None:
+def _run_batch(src: Path, dst: Path, labeler, crosscheck) -> None:
     from rag.api.routes.verify import run_verify
     from rag.api.schemas import VerifyCreate, validation_message
 
@@ -65,7 +69,7 @@ def _run_batch(src: Path, dst: Path, labeler) -> None:
             continue
         try:
             item = VerifyCreate.model_validate(json.loads(line))
-            results.append(run_verify(item, labeler).model_dump_json())
+            results.append(run_verify(item, labeler, crosscheck=crosscheck).model_dump_json())
         except json.JSONDecodeError as exc:
             raise fail(f"{src}:{n}: invalid JSON ({exc.msg})") from None
         except ValidationError as exc:

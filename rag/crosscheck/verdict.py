@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.crosscheck.context_checker import CrossReading
+from rag.crosscheck.context_checker import ContextChecker, CrossReading
 from rag.domain import Finding, LabelSet, State
 
 _HEDGE_OK = (State.uncertain, State.absent)
@@ -19,6 +19,18 @@ def _wanted(labels: LabelSet, f: Finding) -> State | None:
         return State.absent
     # A normal study is licensed only when every finding it covers was assessed absent.
     return State.present if all(s is State.absent for s in states) else None
+
+
+class ContextSentenceCheck:
+    """The independent check as the verifier's SentenceCheck port (rag.ports)."""
+
+    def __init__(self, checker: ContextChecker | None = None) -> None:
+        self.checker = checker or ContextChecker()
+        self.name = self.checker.name
+
+    def check(self, sentence: str, labels: LabelSet) -> tuple[str, ...]:
+        """The independent reading's reasons against the labels (empty when supported)."""
+        return cross_verdict(self.checker.read(sentence), labels)[1]
 
 
 def cross_verdict(

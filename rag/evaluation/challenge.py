@@ -94,8 +94,11 @@ _EDITS = {
     "fabricated_measurement": lambda s: s.rstrip(".") + "; the heart measures 16.5 cm.",
     "fabricated_device": lambda s: s.rstrip(".") + ", with a right internal jugular catheter.",
     "fabricated_prior": lambda s: s.rstrip(".") + ", unchanged from the prior study.",
+    # A side word on a negated statement is not a patient detail ("No left effusion." is
+    # true when there is none), but a size word is a hedge: "No large pneumothorax."
+    # leaves room for a small one, which the all-absent labels deny.
     "fabricated_detail": lambda s: re.sub(
-        r"\b(effusions?|pneumothorax|consolidation|edema)\b", r"left \1", s, count=1
+        r"\b(effusions?|pneumothorax|consolidation|edema)\b", r"large \1", s, count=1
     ),
 }
 

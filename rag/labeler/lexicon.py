@@ -197,7 +197,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:pulmonary )?vascular engorgement|"
         r"congestive (?:heart )?failure|chf|kerley b lines|cephalization)\b",
     ),
-    _r(F.consolidation, r"\bconsolidat(?:ion|ions|ed|ive)\b"),
+    _r(F.consolidation, r"\b(?:(?:air ?space|alveolar) )?consolidat(?:ion|ions|ed|ive)\b"),
     _r(F.pneumonia, r"\b(?:pneumonias?|bronchopneumonia|infectious process|infection|pneumonic)\b"),
     _r(F.atelectasis, r"\b(?:atelecta(?:sis|ses|tic)|collapse[sd]?|volume loss)\b"),
     _r(
@@ -208,7 +208,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _r(
         F.lung_opacity,
-        r"\b(?:opacit(?:y|ies)|opacification|infiltrat(?:e|es|ion|ive)|air[- ]?space (?:disease|opacit(?:y|ies)|process)|ggos?|"
+        r"\b(?:opacit(?:y|ies)|opacification|(?:air[- ]?space )?infiltrat(?:e|es|ion|ive)|air[- ]?space (?:disease|opacit(?:y|ies)|process)|ggos?|"
         r"airspace density|hazy|haziness|ground[- ]glass|interstitial (?:markings|opacit(?:y|ies)|prominence|process|disease))\b",
     ),
     _r(F.fracture, r"\b(?:fractures?|fractured|fx)\b"),

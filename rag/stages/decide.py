@@ -18,7 +18,7 @@ from rag.domain import (
     State,
     Verdict,
 )
-from rag.ports import Labeler
+from rag.ports import Labeler, SentenceCheck
 from rag.stages.confidence import low_confidence_reasons
 from rag.stages.generate import pick_sentence
 from rag.stages.retrieve import talking_points
@@ -51,12 +51,13 @@ def _guard(
     labeler: Labeler,
     labels: LabelSet,
     evidence: dict[Finding, list[Evidence]],
+    crosscheck: SentenceCheck | None,
 ) -> tuple[list[DraftSentence], list[SentenceVerdict], list[Repair]]:
     kept: list[DraftSentence] = []
     verdicts: list[SentenceVerdict] = []
     repairs: list[Repair] = []
     for s in sentences:
-        v = verify_sentence(s, ctx, labeler)
+        v = verify_sentence(s, ctx, labeler, crosscheck)
         verdicts.append(v)
         if v.verdict is Verdict.supported:
             kept.append(s)
@@ -69,7 +70,7 @@ def _guard(
             if replacement is not None:
                 break
         if replacement is not None:
-            rv = verify_sentence(replacement, ctx, labeler)
+            rv = verify_sentence(replacement, ctx, labeler, crosscheck)
             if rv.verdict is Verdict.supported:
                 kept.append(
                     replacement.model_copy(update={"section": s.section, "origin": "repair"})
@@ -95,10 +96,11 @@ def decide(
     ctx: VerificationContext,
     labeler: Labeler,
     policy: DecisionPolicy,
+    crosscheck: SentenceCheck | None = None,
 ) -> Decision:
     """Verify every sentence, repair what can be repaired, and decide: draft or abstain."""
-    body, v1, r1 = _guard(findings, ctx, labeler, labels, evidence)
-    imp, v2, r2 = _guard(impression, ctx, labeler, labels, evidence)
+    body, v1, r1 = _guard(findings, ctx, labeler, labels, evidence, crosscheck)
+    imp, v2, r2 = _guard(impression, ctx, labeler, labels, evidence, crosscheck)
     verdicts = tuple(v1 + v2)
     repairs = tuple(r1 + r2)
     reasons = low_confidence_reasons(labels, policy.min_finding_confidence)

@@ -127,7 +127,12 @@ def verify_sentence(
     if ctx.require_evidence:
         unsupported.extend(_evidence_problems(s, asserted, ctx))
     if crosscheck is not None:
-        unsupported.extend(crosscheck.check(text, ctx.labels))
+        second = crosscheck.check(text, ctx.labels)
+        if second and not contradicted and not unsupported:
+            # The rules found it supported, the independent reader did not: say both.
+            rules = ",".join(f"{f.value}={st.value}" for f, st in asserted.items())
+            unsupported.append(f"checks_disagree:rules_read:{rules}")
+        unsupported.extend(second)
     if contradicted:
         verdict = Verdict.contradicted
     elif unsupported:

@@ -16,16 +16,18 @@ from rag.stages.verify import verify_text
 router = APIRouter(tags=["verify"])
 
 
-def check(body: VerifyCreate, labeler) -> list[SentenceVerdict]:
+def check(body: VerifyCreate, labeler, crosscheck=None) -> list[SentenceVerdict]:
     """Verdicts for one request."""
-    return verify_text(body.text, body.label_set(), labeler, body.indication, body.prior)
+    return verify_text(
+        body.text, body.label_set(), labeler, body.indication, body.prior, crosscheck
+    )
 
 
 def run_verify(
-    body: VerifyCreate, labeler, verdicts: list[SentenceVerdict] | None = None
+    body: VerifyCreate, labeler, verdicts: list[SentenceVerdict] | None = None, crosscheck=None
 ) -> VerifyResult:
     """Verify one request (shared by the HTTP route and the CLI)."""
-    verdicts = check(body, labeler) if verdicts is None else verdicts
+    verdicts = check(body, labeler, crosscheck) if verdicts is None else verdicts
     return VerifyResult(
         id=body.id,
         supported=bool(verdicts) and all(v.verdict is Verdict.supported for v in verdicts),
@@ -42,7 +44,7 @@ def create_verification(body: VerifyCreate, svc: ServicesDep, request: Request) 
     t0 = time.perf_counter()
     try:
         labels = body.label_set()
-        verdicts = check(body, svc.pipeline.labeler)
+        verdicts = check(body, svc.pipeline.labeler, svc.pipeline.crosscheck)
     except ValidationError as exc:
         raise HTTPException(
             status_code=422, detail={"field": "labels", "message": validation_message(exc)}
