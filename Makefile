@@ -93,11 +93,12 @@ format: venv
 bench: kb vllm-venv
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
-	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_crosscheck.py
 	$(BIN)/python bench/bench_encoder.py
 	bench/time_to_first_report.sh
 	scripts/vllm.sh start
+	# The guard's share of a vLLM draft needs the server (and the extractive figures too).
+	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_vllm.py
 	# After the server is up, so the LLM generators are timed too (cases/s per generator).
 	$(BIN)/python bench/bench_eval.py
