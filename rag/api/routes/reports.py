@@ -10,20 +10,28 @@ from pydantic import ValidationError
 
 from rag.api.audit_records import draft_record, log
 from rag.api.deps import ServicesDep
+from rag.api.exports import AccessionQuery, FormatQuery, StudyUidQuery, export_response
 from rag.api.schemas import (
     ReportCreate,
     ReportResponse,
     retry_after_header,
     validation_message,
 )
+from rag.interop.meta import StudyMeta
 
 router = APIRouter(tags=["reports"])
 
 
 @router.post("/v1/reports", response_model=ReportResponse)
 async def create_report(
-    body: ReportCreate, svc: ServicesDep, request: Request, response: Response
-) -> ReportResponse:
+    body: ReportCreate,
+    svc: ServicesDep,
+    request: Request,
+    response: Response,
+    fmt: FormatQuery = "json",
+    study_instance_uid: StudyUidQuery = None,
+    accession_number: AccessionQuery = None,
+) -> ReportResponse | Response:
     """Draft a verified report for a label set, or abstain with reasons."""
     t0 = time.perf_counter()
     try:
@@ -42,4 +50,7 @@ async def create_report(
     log.info("draft seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms)
     # Still an abstention (200): the header tells clients when the LLM will be tried again.
     response.headers.update(retry_after_header(result))
+    if fmt != "json":
+        meta = StudyMeta(study_instance_uid=study_instance_uid, accession_number=accession_number)
+        return export_response(fmt, result, meta)
     return ReportResponse.of(result)
