@@ -15,6 +15,7 @@ from rag.api.audit_records import draft_record, log
 from rag.api.deps import ServicesDep
 from rag.api.exports import FormatQuery, export_response
 from rag.api.image_schemas import ImageReportResponse
+from rag.api.routes.metrics import record_draft
 from rag.api.schemas import MAX_TEXT, retry_after_header
 from rag.domain import DecodedImage
 from rag.imaging_pipeline import draft_from_images
@@ -88,6 +89,7 @@ async def create_report_from_images(
     log.info(
         "draft_images seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms
     )
+    record_draft(request, result)
     response.headers.update(retry_after_header(result))
     if study is not None:
         meta = study.model_copy(update={"image_encoder": encoding.encoder})

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rag.api.audit_records import draft_record, log
 from rag.api.deps import ServicesDep
 from rag.api.exports import AccessionQuery, FormatQuery, StudyUidQuery, export_response
+from rag.api.routes.metrics import record_draft
 from rag.api.schemas import (
     ReportCreate,
     ReportResponse,
@@ -48,6 +49,7 @@ async def create_report(
         draft_record(key_id, body.model_dump(mode="json"), draft_request.labels, result, ms)
     )
     log.info("draft seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms)
+    record_draft(request, result)
     # Still an abstention (200): the header tells clients when the LLM will be tried again.
     response.headers.update(retry_after_header(result))
     if fmt != "json":
