@@ -4,7 +4,10 @@ Two apps over the same knowledge base, embedder and extractive generator, one wi
 RADRAG_METRICS on (middleware, per-draft counters, generator timing) and one with it off.
 Requests alternate between them (the order flips every pair), so machine noise lands on both;
 the figure is the ratio of the two p95s measured in this run. Target: within 5% (ratio <= 1.05).
-Run with `make bench` or `.venv/bin/python bench/bench_metrics.py [--requests N]`.
+A p95 on a shared 2-core machine moves with other processes, so the run is cut into rounds and
+the median of the per-round ratios is the headline (the pooled p95s are printed too), next to
+the direct cost of the per-request metrics work timed on its own.
+Run with `make bench` or `.venv/bin/python bench/bench_metrics.py [--rounds R --requests N]`.
 """
 
 from __future__ import annotations
@@ -50,40 +53,74 @@ def app_with(svc: Services, metrics: bool) -> TestClient:
     return TestClient(create_app(services=own))
 
 
+def direct_cost_us(n: int = 20_000) -> float:
+    """Microseconds of the metrics work one drafting request adds, timed without the request."""
+    from rag.domain import Abstention, AbstentionReason, Provenance, ReportResult
+    from rag.observability.metrics import Metrics
+
+    m = Metrics()
+    prov = Provenance(kb_version="k", embedder="e", generator="g", radrag_version="0")
+    reason = AbstentionReason(code="finding_not_expressible", message="m")
+    result = ReportResult(
+        status="abstained", abstention=Abstention(reasons=(reason,)), provenance=prov
+    )
+    labels = ("/v1/reports", "POST", "200")
+    t = time.perf_counter()
+    for _ in range(n):
+        m.requests.labels(*labels).inc()
+        m.latency.labels(*labels).observe(0.01)
+        m.llm_latency.labels("extractive", "ok").observe(0.001)
+        m.observe_result(result, "/v1/reports")
+    return (time.perf_counter() - t) / n * 1e6
+
+
 def main() -> int:
-    """Alternate drafting requests between the two apps; print p50/p95 and the ratio."""
+    """Alternate drafting requests between the two apps; print p50/p95 and the ratios."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=300, help="requests per app")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--requests", type=int, default=200, help="requests per app per round")
     args = ap.parse_args()
     svc = build_services(get_settings())
     rng = random.Random(11)
     bodies = [label_body(rng) for _ in range(args.requests)]
-    times: dict[str, list[float]] = {"on": [], "off": []}
+    rounds: list[dict[str, list[float]]] = []
     with app_with(svc, True) as on, app_with(svc, False) as off:
         clients = {"on": on, "off": off}
         for body in bodies[:10]:  # warm-up: model, caches, first-request imports
             for c in clients.values():
                 c.post("/v1/reports", json=body)
-        for i, body in enumerate(bodies):
-            order = ("on", "off") if i % 2 == 0 else ("off", "on")
-            for name in order:
-                t = time.perf_counter()
-                r = clients[name].post("/v1/reports", json=body)
-                times[name].append((time.perf_counter() - t) * 1000)
-                assert r.status_code == 200, r.text
+        for _ in range(args.rounds):
+            times: dict[str, list[float]] = {"on": [], "off": []}
+            for i, body in enumerate(bodies):
+                for name in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                    t = time.perf_counter()
+                    r = clients[name].post("/v1/reports", json=body)
+                    times[name].append((time.perf_counter() - t) * 1000)
+                    assert r.status_code == 200, r.text
+            rounds.append(times)
         scraped = on.get("/metrics").text
     assert "radrag_drafts_total" in scraped
-    out = {
+    ratios = [pct(t["on"], 95) / pct(t["off"], 95) for t in rounds]
+    pooled = {name: [x for t in rounds for x in t[name]] for name in ("on", "off")}
+    out: dict[str, object] = {
         name: {"p50_ms": statistics.median(ts), "p95_ms": pct(ts, 95), "requests": len(ts)}
-        for name, ts in times.items()
+        for name, ts in pooled.items()
     }
-    out["p95_ratio_on_over_off"] = out["on"]["p95_ms"] / out["off"]["p95_ms"]
-    out["p50_ratio_on_over_off"] = out["on"]["p50_ms"] / out["off"]["p50_ms"]
+    headline = statistics.median(ratios)
+    out["p95_ratio_per_round"] = [round(r, 3) for r in ratios]
+    out["p95_ratio_median_of_rounds"] = headline
+    out["p95_ratio_pooled"] = pct(pooled["on"], 95) / pct(pooled["off"], 95)
+    out["p50_ratio_pooled"] = statistics.median(pooled["on"]) / statistics.median(pooled["off"])
+    # Same body, back to back: the median paired difference shrugs off bursts of load that
+    # a p95 of a few hundred samples cannot.
+    diffs = [a - b for t in rounds for a, b in zip(t["on"], t["off"], strict=True)]
+    out["paired_median_diff_ms"] = statistics.median(diffs)
+    out["metrics_work_us_per_request"] = direct_cost_us()
     print(json.dumps({"bench": "metrics_overhead", **out}, indent=2))
-    ok = out["p95_ratio_on_over_off"] <= 1.05
+    verdict = "ok" if headline <= 1.05 else "OVER TARGET"
     print(
-        f"metrics on/off p95 ratio {out['p95_ratio_on_over_off']:.3f} (target <= 1.05): "
-        f"{'ok' if ok else 'OVER TARGET'}"
+        f"metrics on/off drafting p95 ratio {headline:.3f} (median of {args.rounds} rounds; "
+        f"target <= 1.05): {verdict}"
     )
     return 0
 
