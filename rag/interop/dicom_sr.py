@@ -2,6 +2,7 @@
 
 Content tree (root `Diagnostic Imaging Report`, LOINC 18748-4, template 2000):
 - HAS OBS CONTEXT: the device observer (radrag, its version and the generator model).
+  SoftwareVersions lists radrag, KB, embedder, generator, model, prompt and encoder versions.
 - CONTAINS `Findings` (DCM 121070): one TEXT `Finding` (DCM 121071) per verified findings
   sentence, then one CODE item per finding the report asserts: concept name = the finding,
   value = present/absent/uncertain (private scheme 99RADRAG, see rag.interop.codes).
@@ -147,6 +148,18 @@ def build_sr(result: ReportResult, meta: StudyMeta | None = None) -> Dataset:
         content_date=meta.issued.date(),
         content_time=meta.issued.time(),
     )
+    # General Equipment: what produced the text, as the FHIR Device's versions (LO, 64 each).
+    p = result.provenance
+    parts = {
+        "radrag": p.radrag_version,
+        "kb": p.kb_version,
+        "embedder": p.embedder,
+        "generator": p.generator,
+        "model": p.model,
+        "prompt": p.prompt_version,
+        "image-encoder": meta.image_encoder,
+    }
+    sr.SoftwareVersions = [f"{k} {v}"[:64] for k, v in parts.items() if v]
     if not meta.instances:
         # No source image: the placeholder evidence is not a real instance to reference.
         del sr.CurrentRequestedProcedureEvidenceSequence

@@ -89,6 +89,9 @@ def test_sr_round_trips_with_source_uids_and_content(tiny_services: Services) ->
     }
     assert coded == {c.finding.value: c.state.value for c in claims(result.report)}
     assert [i.TextValue for i in impressions] == [s.text for s in result.report.impression]
+    versions = list(ds.SoftwareVersions)
+    assert f"kb {result.provenance.kb_version}" in versions
+    assert "image-encoder fake-encoder" in versions
 
 
 def test_signed_sr_is_complete_and_verified(tiny_services: Services) -> None:
