@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from rag.api.schemas import retry_after_header
 from rag.domain import ReportResult
-from rag.interop.meta import UID_PATTERN, StudyMeta
+from rag.interop.meta import ACCESSION_PATTERN, UID_PATTERN, StudyMeta
 
 ExportFormat = Literal["json", "fhir", "dicom-sr"]
 FormatQuery = Annotated[
@@ -34,7 +34,10 @@ StudyUidQuery = Annotated[
 ]
 AccessionQuery = Annotated[
     str | None,
-    Query(min_length=1, max_length=16, description="The order's accession number (DICOM SH)."),
+    Query(
+        pattern=ACCESSION_PATTERN,
+        description="The order's accession number (DICOM SH: 16 printable ASCII characters).",
+    ),
 ]
 
 
@@ -55,6 +58,16 @@ def export_response(fmt: ExportFormat, result: ReportResult, meta: StudyMeta) ->
         raise HTTPException(
             status_code=422,
             detail={"field": "format", "message": str(exc), "abstention": reasons},
+        ) from None
+    except (ValueError, TypeError, LookupError) as exc:
+        # A source header whose values DICOM cannot write back (the error names no value).
+        raise HTTPException(
+            status_code=422,
+            detail={
+                "field": "format",
+                "message": f"the source study's header cannot be carried into an SR "
+                f"({type(exc).__name__})",
+            },
         ) from None
     return Response(
         data,

@@ -12,6 +12,7 @@ from pydicom import dcmread
 from rag.interop.meta import InstanceRef, PatientStudy, StudyMeta
 
 _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+_CHARSET = re.compile(r"[A-Z0-9 _]{0,16}")
 
 
 def _uid(ds, keyword: str) -> str | None:  # ds: pydicom.Dataset
@@ -24,6 +25,12 @@ def _text(ds, keyword: str, limit: int) -> str:
     # value is dropped rather than copied into a clinical document.
     value = str(ds.get(keyword, "") or "").strip()
     return value if len(value) <= limit and value.isprintable() else ""
+
+
+def _charsets(ds) -> tuple[str, ...]:  # ds: pydicom.Dataset
+    value = ds.get("SpecificCharacterSet", None) or ()
+    terms = [value] if isinstance(value, str) else list(value)
+    return tuple(t for t in (str(x).strip() for x in terms) if _CHARSET.fullmatch(t))
 
 
 def study_meta_from_dicom(blobs: Sequence[bytes], image_encoder: str | None = None) -> StudyMeta:
@@ -61,6 +68,7 @@ def study_meta_from_dicom(blobs: Sequence[bytes], image_encoder: str | None = No
                 study_id=_text(ds, "StudyID", 16),
                 study_date=_text(ds, "StudyDate", 8),
                 study_time=_text(ds, "StudyTime", 16),
+                specific_character_set=_charsets(ds),
             )
         sop_class, sop, series = (
             _uid(ds, k) for k in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID")

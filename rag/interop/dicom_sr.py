@@ -70,6 +70,8 @@ def _evidence(meta: StudyMeta, seed: str) -> list[Dataset]:
         ds.StudyTime = p.study_time if p else ""
         ds.AccessionNumber = meta.accession_number or ""
         ds.ReferringPhysicianName = ""
+        if p and p.specific_character_set:
+            ds.SpecificCharacterSet = list(p.specific_character_set)
         out.append(ds)
     return out
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 # The DICOM UID grammar (PS3.5 9.1): digits and dots, at most 64 characters.
 UID_PATTERN = r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$"
+ACCESSION_PATTERN = r"^[\x20-\x5b\x5d-\x7e]{1,16}$"
 
 
 class InstanceRef(BaseModel):
@@ -36,6 +37,8 @@ class PatientStudy(BaseModel):
     study_id: str = Field(default="", repr=False, max_length=16)
     study_date: str = Field(default="", repr=False, max_length=8)
     study_time: str = Field(default="", repr=False, max_length=16)
+    # The source's character set, so names outside ASCII are written as they were read.
+    specific_character_set: tuple[str, ...] = ()
 
 
 class StudyMeta(BaseModel):
@@ -44,8 +47,8 @@ class StudyMeta(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     study_instance_uid: str | None = Field(default=None, pattern=UID_PATTERN, max_length=64)
-    # DICOM SH: at most 16 characters.
-    accession_number: str | None = Field(default=None, min_length=1, max_length=16)
+    # DICOM SH: at most 16 characters of the default repertoire, no backslash (a separator).
+    accession_number: str | None = Field(default=None, pattern=ACCESSION_PATTERN)
     instances: tuple[InstanceRef, ...] = ()
     patient: PatientStudy | None = None
     # Number of images the draft came from (selects the LOINC code); None when unknown.

@@ -143,3 +143,17 @@ def test_codes_longer_than_sixteen_characters_survive() -> None:
     [item] = [i for i in _containers(ds)["121070"] if i.ValueType == "CODE"]
     assert item.ConceptNameCodeSequence[0].LongCodeValue == "enlarged_cardiomediastinum"
     assert item.ConceptCodeSequence[0].CodeValue == "absent"
+
+
+def test_names_outside_ascii_keep_their_character_set(tiny_services: Services) -> None:
+    study = generate_uid()
+    blob = _source(
+        study,
+        generate_uid(),
+        SpecificCharacterSet="ISO_IR 192",
+        PatientName="Müller^Jürgen",
+    )
+    meta = study_meta_from_dicom([blob])
+    ds = dcmread(io.BytesIO(sr_bytes(_draft(tiny_services, LABELS), meta)))
+    assert ds.SpecificCharacterSet == "ISO_IR 192"
+    assert str(ds.PatientName) == "Müller^Jürgen" and ds.StudyInstanceUID == study

@@ -59,7 +59,12 @@ def test_dicom_sr_format(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("format=pdf", "format"), ("format=fhir&study_instance_uid=1.2.x", "study_instance_uid")],
+    [
+        ("format=pdf", "format"),
+        ("format=fhir&study_instance_uid=1.2.x", "study_instance_uid"),
+        ("format=dicom-sr&accession_number=A%5CB", "accession_number"),  # a DICOM separator
+        ("format=dicom-sr&accession_number=%C3%A9", "accession_number"),
+    ],
 )
 def test_bad_export_query_is_a_4xx_naming_it(client: TestClient, query: str, field: str) -> None:
     r = client.post(f"/v1/reports?{query}", json=BODY)

@@ -153,3 +153,27 @@ def test_pipeline_spans_only_when_an_exporter_is_configured(client: TestClient) 
     for stage in ("radrag.retrieve", "radrag.generate", "radrag.verify_decide"):
         assert spans[stage].parent is not None
         assert spans[stage].context.trace_id == root.context.trace_id
+
+
+def test_serve_log_format_writes_the_request_id() -> None:
+    import io
+    import logging.config
+
+    from rag.observability.context import logging_config
+
+    cfg = logging_config("INFO")
+    assert cfg["handlers"]["stderr"]["filters"] == ["request_id"]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(cfg["formatters"]["plain"]["format"]))
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("radrag.test.format")
+    logger.addHandler(handler)
+    token = request_id.set("req-7")
+    try:
+        logger.warning("draft seq=1")
+    finally:
+        request_id.reset(token)
+        logger.removeHandler(handler)
+    logger.warning("outside")  # no handler now: nothing more in the stream
+    assert "[request_id=req-7] draft seq=1" in stream.getvalue()
