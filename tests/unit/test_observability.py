@@ -175,5 +175,4 @@ def test_serve_log_format_writes_the_request_id() -> None:
     finally:
         request_id.reset(token)
         logger.removeHandler(handler)
-    logger.warning("outside")  # no handler now: nothing more in the stream
     assert "[request_id=req-7] draft seq=1" in stream.getvalue()
