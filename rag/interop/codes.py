@@ -26,6 +26,8 @@ RADIOLOGY_CATEGORY = ("LP29684-5", "Radiology")
 
 FINDING_SYSTEM = "urn:radrag:fhir:CodeSystem:chexpert-finding"
 STATE_SYSTEM = "urn:radrag:fhir:CodeSystem:finding-state"
+# Abstention reason codes (rag.domain.AbstentionReason.code), in OperationOutcome issues.
+ABSTENTION_SYSTEM = "urn:radrag:fhir:CodeSystem:abstention-reason"
 # DICOM private coding scheme designator for the same two systems ("99" prefix: local).
 DICOM_SCHEME = "99RADRAG"
 

@@ -34,6 +34,7 @@ from fhir.resources.R4B.provenance import Provenance
 from rag.domain import Report, ReportResult
 from rag.interop.claims import Claim, claims, impression_text
 from rag.interop.codes import (
+    ABSTENTION_SYSTEM,
     FINDING_SYSTEM,
     LOINC,
     RADIOLOGY_CATEGORY,
@@ -144,13 +145,21 @@ def _report(report: Report, status: str, meta: StudyMeta, results: list[str]) ->
     return dr
 
 
+# Reasons whose message can quote what the LLM emitted (an invented evidence id, say): the
+# export says what happened in fixed words instead.
+_FIXED_MESSAGES = {"generator_invalid_output": "the LLM's answer did not follow the schema"}
+
+
 def _outcome(result: ReportResult) -> dict[str, Any]:
     reasons = result.abstention.reasons if result.abstention else ()
     issues = [
         {
             "severity": "information",
             "code": "incomplete",
-            "details": {"coding": [{"code": r.code}], "text": r.message},
+            "details": {
+                "coding": [{"system": ABSTENTION_SYSTEM, "code": r.code}],
+                "text": _FIXED_MESSAGES.get(r.code, r.message),
+            },
             "diagnostics": r.suggestion or r.code,
         }
         for r in reasons

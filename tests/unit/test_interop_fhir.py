@@ -159,3 +159,16 @@ def test_local_code_systems_validate_and_cover_every_code() -> None:
         CodeSystem.model_validate(cs)
     assert {c["code"] for c in systems[FINDING_SYSTEM]["concept"]} == {f.value for f in Finding}
     assert {c["code"] for c in systems[STATE_SYSTEM]["concept"]} == {s.value for s in State}
+
+
+def test_llm_format_errors_are_not_quoted_in_the_outcome(tiny_services: Services) -> None:
+    from rag.domain import Abstention, AbstentionReason
+
+    result = _draft(tiny_services, {"fracture": "present"})
+    leaked = AbstentionReason(
+        code="generator_invalid_output",
+        message="LLM output rejected: findings[0]: evidence ids not offered: ['LEAKED text']",
+    )
+    tainted = result.model_copy(update={"abstention": Abstention(reasons=(leaked,))})
+    text = bundle_json(tainted)
+    assert "LEAKED" not in text and "generator_invalid_output" in text
