@@ -14,6 +14,10 @@ what an R4 server takes.
   Provenance that targets the OperationOutcome: a receiving system files no report, and the
   reasons say why none was drafted.
 
+The source study is a logical reference (identifier `urn:dicom:uid` = `urn:oid:<UID>`), not
+an ImagingStudy resource: R4 requires ImagingStudy.subject, and radrag holds no patient
+record; the receiving server resolves the reference to the study it already has.
+
 Only verified report sentences reach a resource; verdicts and repairs are never read.
 """
 
