@@ -92,6 +92,7 @@ format: venv
 
 bench: kb vllm-venv
 	$(BIN)/python bench/bench_foundation.py
+	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_crosscheck.py
 	$(BIN)/python bench/bench_encoder.py

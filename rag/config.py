@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     kb_retention: int = Field(default=5, ge=1)
     kb_exact_max: int = Field(default=50_000, ge=1)
     kb_watch_seconds: float = Field(default=5.0, ge=0.0)
+    # GET /metrics (Prometheus) and the per-request counters behind it.
+    metrics: bool = True
+    # OpenTelemetry spans for the pipeline stages: none (default), console or otlp (the OTLP
+    # exporter package is not a dependency: install opentelemetry-exporter-otlp-proto-http).
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
 
     @field_validator("host")
     @classmethod

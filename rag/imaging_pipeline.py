@@ -16,6 +16,7 @@ from rag.domain import (
     ReportResult,
 )
 from rag.kb.store import KBError
+from rag.observability.tracing import stage_span
 from rag.ports import ImageEncoder
 from rag.services import Services
 from rag.stages.confidence import stated_confidence
@@ -72,8 +73,9 @@ def draft_from_images(
     prior_report: str | None = None,
 ) -> tuple[ReportResult, ImageEncoding]:
     """Draft from images; an out-of-distribution study abstains before any text is drafted."""
-    encoder = services.get_image_encoder()
-    encoding = encode_study(encoder, images)
+    with stage_span("encode", images=len(images)):
+        encoder = services.get_image_encoder()
+        encoding = encode_study(encoder, images)
     reason = image_gate(encoding, getattr(encoder, "guard_calibration", None))
     if reason is None:
         request = DraftRequest(

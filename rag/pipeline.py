@@ -8,6 +8,7 @@ from collections.abc import Callable
 from rag import __version__
 from rag.domain import Abstention, AbstentionReason, DraftRequest, Provenance, ReportResult
 from rag.kb.store import KnowledgeBase
+from rag.observability.tracing import stage_span
 from rag.ports import Embedder, Generator, GeneratorError, Labeler, SentenceCheck
 from rag.stages.decide import DecisionPolicy, decide
 from rag.stages.retrieve import EmbeddingRetriever
@@ -46,7 +47,8 @@ class ReportPipeline:
     def draft(self, request: DraftRequest) -> ReportResult:
         """Draft, verify and decide for one study."""
         kb = self._kb()  # one snapshot per request, so a KB swap never mixes versions
-        evidence = self.retriever.retrieve(kb, request.labels)
+        with stage_span("retrieve", kb_version=kb.version):
+            evidence = self.retriever.retrieve(kb, request.labels)
         provenance = Provenance(
             kb_version=kb.version,
             embedder=self.embedder.id,
@@ -56,12 +58,13 @@ class ReportPipeline:
             radrag_version=__version__,
         )
         try:
-            findings, impression = self.generator.generate(
-                request.labels,
-                evidence,
-                indication=request.indication,
-                prior_report=request.prior_report,
-            )
+            with stage_span("generate", generator=self.generator.name):
+                findings, impression = self.generator.generate(
+                    request.labels,
+                    evidence,
+                    indication=request.indication,
+                    prior_report=request.prior_report,
+                )
         except GeneratorError as exc:
             # Never a silent fallback: the caller learns the generator failed and why.
             log.warning("generator failed: %s", exc.code)
@@ -83,16 +86,18 @@ class ReportPipeline:
             request.prior_report,
             retrieved={e.passage.id: e.passage for evs in evidence.values() for e in evs},
         )
-        d = decide(
-            request.labels,
-            findings,
-            impression,
-            evidence,
-            ctx,
-            self.labeler,
-            self.policy,
-            self.crosscheck,
-        )
+        # decide() verifies every sentence (both readers), repairs or drops, then drafts or abstains.
+        with stage_span("verify_decide"):
+            d = decide(
+                request.labels,
+                findings,
+                impression,
+                evidence,
+                ctx,
+                self.labeler,
+                self.policy,
+                self.crosscheck,
+            )
         return ReportResult(
             status="drafted" if d.report else "abstained",
             report=d.report,

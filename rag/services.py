@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from dataclasses import dataclass, field
 
 from rag.adapters.st_embedder import SentenceTransformerEmbedder
@@ -84,6 +85,8 @@ class Services:
     _encoder_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     keys: KeyStore = field(default=None)  # type: ignore[assignment]
     audit: AuditLog = field(default=None)  # type: ignore[assignment]
+    # How long the image encoder took to load (None until it is loaded here), for /metrics.
+    encoder_load_seconds: float | None = None
 
     def __post_init__(self) -> None:
         # Key store and audit trail live under the settings' home unless given.
@@ -96,7 +99,9 @@ class Services:
             if self.image_encoder is None:
                 from rag.adapters.hf_image_encoder import TransformersImageEncoder
 
+                t0 = time.perf_counter()
                 self.image_encoder = TransformersImageEncoder(self.settings.image_encoder)
+                self.encoder_load_seconds = time.perf_counter() - t0
             return self.image_encoder
 
 

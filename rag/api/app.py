@@ -12,9 +12,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from rag import __version__
 from rag.api import deps, errors
-from rag.api.routes import health, images, kb, reports, verify
+from rag.api.routes import health, images, kb, metrics, reports, verify
 from rag.api.watch import watch_pointer
 from rag.config import Settings, get_settings
+from rag.observability.http import ObservabilityMiddleware
+from rag.observability.metrics import Metrics, time_generator
+from rag.observability.tracing import configure_tracing
 from rag.services import Services, build_services
 
 
@@ -29,6 +32,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             cfg = settings or get_settings()
             app.state.services = await run_in_threadpool(build_services, cfg)
         svc: Services = app.state.services
+        if app.state.metrics is not None:
+            app.state.metrics.watch_services(svc)
+            time_generator(svc, app.state.metrics)
         every = svc.settings.kb_watch_seconds
         watcher = asyncio.create_task(watch_pointer(svc.kb, every)) if every > 0 else None
         yield
@@ -52,9 +58,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         max_bytes=cfg.max_body_bytes,
         path_limits={images.PATH: upload_limit},
     )
+    # Added last, so outermost: 413s and 500s get a request id and are counted too.
+    app.state.metrics = Metrics() if cfg.metrics else None
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    if cfg.tracing_exporter != "none":
+        configure_tracing(cfg.tracing_exporter)
     limiter = deps.InflightLimiter()
     app.state.limiter = limiter
     app.include_router(health.router)
+    if cfg.metrics:
+        app.include_router(metrics.router)
     for module, scope in ((reports, "draft"), (images, "draft"), (verify, "verify")):
         app.include_router(
             module.router, dependencies=[Depends(deps.require(scope)), Depends(limiter)]

@@ -9,7 +9,12 @@ from rag.config import get_settings
 
 
 def draft_images(
-    paths: list[Path], indication: str | None, prior_report: str | None, as_json: bool
+    paths: list[Path],
+    indication: str | None,
+    prior_report: str | None,
+    as_json: bool,
+    fmt: str = "text",
+    out: Path | None = None,
 ) -> None:
     """Decode, encode and draft; exit 0 drafted, 3 abstained, 2 bad input, 1 not ready."""
     from rag.adapters.hf_image_encoder import EncoderLoadError
@@ -22,14 +27,15 @@ def draft_images(
     settings = get_settings()
     if len(paths) > settings.max_images:
         raise fail(f"--image: at most {settings.max_images} images per study")
-    decoded = []
+    decoded, blobs = [], []
     for i, p in enumerate(paths):
         if not p.is_file():
             raise fail(f"--image[{i}]: {p} is not a readable file")
         if p.stat().st_size > settings.max_image_bytes:
             raise fail(f"--image[{i}]: file exceeds {settings.max_image_bytes} bytes")
+        blobs.append(p.read_bytes())
         try:
-            decoded.append(decode_image(p.read_bytes(), max_pixels=settings.max_image_pixels))
+            decoded.append(decode_image(blobs[-1], max_pixels=settings.max_image_pixels))
         except ImageDecodeError as exc:
             raise fail(f"--image[{i}]: {exc.message}") from None
     svc = build_services(settings)
@@ -37,5 +43,10 @@ def draft_images(
         result, encoding = draft_from_images(svc, decoded, indication, prior_report)
     except (KBError, EncoderLoadError) as exc:
         raise fail(str(exc), code=1) from None
+    if fmt in ("fhir", "dicom-sr"):
+        from rag.cli.export import emit_export
+        from rag.interop.dicom_meta import study_meta_from_dicom
+
+        emit_export(fmt, result, study_meta_from_dicom(blobs, encoding.encoder), out)
     resp = ImageReportResponse.of_images(result, encoding)
     emit_report(resp, as_json)

@@ -17,6 +17,7 @@ def serve(
     import uvicorn
 
     from rag.api.app import create_app
+    from rag.observability.context import logging_config
 
     s = get_settings()
     # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to 30 s), exits.
@@ -25,6 +26,8 @@ def serve(
         host=host or s.host,
         port=port or s.port,
         log_level="info",
+        # Every line (access log included) carries the request's X-Request-ID.
+        log_config=logging_config("INFO"),
         timeout_graceful_shutdown=30,
     )
 

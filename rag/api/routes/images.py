@@ -13,10 +13,13 @@ from rag.adapters.hf_image_encoder import EncoderLoadError
 from rag.adapters.image_io import ImageDecodeError, decode_image
 from rag.api.audit_records import draft_record, log
 from rag.api.deps import ServicesDep, reveal_rejected_text
+from rag.api.exports import FormatQuery, export_response
 from rag.api.image_schemas import ImageReportResponse
+from rag.api.routes.metrics import record_draft
 from rag.api.schemas import MAX_TEXT, retry_after_header
 from rag.domain import DecodedImage
 from rag.imaging_pipeline import draft_from_images
+from rag.interop.dicom_meta import study_meta_from_dicom
 from rag.stages.encode import label_set
 
 PATH = "/v1/reports/images"
@@ -56,7 +59,8 @@ async def create_report_from_images(
     indication: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
     prior_report: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
     debug_rejected_text: bool = False,
-) -> ImageReportResponse:
+    fmt: FormatQuery = "json",
+) -> ImageReportResponse | Response:
     """Encode the images, then draft a verified report or abstain with reasons."""
     reveal = reveal_rejected_text(request, debug_rejected_text)
     cfg = svc.settings
@@ -71,6 +75,8 @@ async def create_report_from_images(
         "prior_report": prior_report,
     }
     decoded = await run_in_threadpool(_decode_all, blobs, cfg.max_image_pixels)
+    # Only the export formats need the source study's UIDs (and the SR its patient module).
+    study = await run_in_threadpool(study_meta_from_dicom, blobs) if fmt != "json" else None
     del blobs
     try:
         result, encoding = await run_in_threadpool(
@@ -85,5 +91,9 @@ async def create_report_from_images(
     log.info(
         "draft_images seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms
     )
+    record_draft(request, result)
     response.headers.update(retry_after_header(result))
+    if study is not None:
+        meta = study.model_copy(update={"image_encoder": encoding.encoder})
+        return export_response(fmt, result, meta)
     return ImageReportResponse.of_images(result, encoding, reveal)

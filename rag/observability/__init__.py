@@ -1,0 +1,1 @@
+"""Operations: Prometheus metrics, request ids on responses and log lines, tracing spans."""
