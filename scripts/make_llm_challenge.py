@@ -4,6 +4,7 @@
             IU X-ray VALIDATION cases (never test), with MeSH oracle label sets, and write
             one line per draft sentence (no truth yet, no IU text) to --out.
   merge:    join a drafts file with hand labels (id, truth kind, note) into the final set.
+  audit:    agreement (Cohen's kappa) of a blind second labelling pass with the set.
 
     PYTHONPATH=$PWD .venv/bin/python scripts/make_llm_challenge.py generate \
         --cases 80 --concurrency 6 --raw /tmp/llm_raw.jsonl --out /tmp/llm_drafts.jsonl
@@ -25,7 +26,7 @@ import httpx
 
 from rag.evaluation.challenge import ERROR_KINDS, GOOD_KINDS
 from rag.evaluation.llm_challenge import (
-    WEAK_PROMPT_VERSION,
+    WEAK_PROMPTS,
     draft_sentences,
     normalise,
     select_cases,
@@ -94,7 +95,8 @@ def generate(args: argparse.Namespace) -> None:
         # No indication: it is IU report text (CC BY-NC-ND) and is not stored with the set.
         case = EvalCase(rep.id, labels, "", None)
         jobs.append((rep.id, states, "unguarded", PROMPT_VERSION, render(case, kb, retriever)))
-        jobs.append((rep.id, states, "weak", WEAK_PROMPT_VERSION, weak_messages(labels)))
+        for source, version in WEAK_PROMPTS.items():
+            jobs.append((rep.id, states, source, version, weak_messages(labels, version)))
     # Raw drafts are cached line by line (outside the repo): an interrupted run resumes,
     # and a change of sentence splitting re-splits them without asking the server again.
     raw = Path(args.raw)
@@ -103,7 +105,10 @@ def generate(args: argparse.Namespace) -> None:
         for line in raw.read_text().splitlines():
             rec = json.loads(line)
             cache[(rec["case_id"], rec["source"])] = rec
-    todo = [j for j in jobs if (j[0], j[2]) not in cache]
+    # Short prose drafts first: they cost the shared server least and say the most.
+    todo = sorted(
+        (j for j in jobs if (j[0], j[2]) not in cache), key=lambda j: j[2] != "weak_prose"
+    )
     if args.cached_only:  # stop where the budget ran out: keep the drafts already made
         jobs, todo = [j for j in jobs if (j[0], j[2]) in cache], []
     t0 = time.monotonic()
@@ -168,6 +173,37 @@ def merge(args: argparse.Namespace) -> None:
     print(f"wrote {len(rows)} labelled sentences to {args.out}")
 
 
+def audit(args: argparse.Namespace) -> None:
+    """Agreement of a blind second pass (TSV: id, kind) with the committed labels."""
+    from rag.evaluation.challenge import load_llm
+    from rag.evaluation.llm_challenge import cohen_kappa
+
+    first = {c.id: c.kind for c in load_llm(Path(args.set))}
+    second = {}
+    for line in Path(args.second).read_text().splitlines():
+        if line.strip():
+            sid, kind = line.split("\t")[:2]
+            second[sid] = kind
+    ids = sorted(second)
+    a, b = [first[i] for i in ids], [second[i] for i in ids]
+    truth = ["correct" if k in GOOD_KINDS else "bad" for k in a]
+    truth2 = ["correct" if k in GOOD_KINDS else "bad" for k in b]
+    claims = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if "no_claim" not in (x, y)]
+    rows = {
+        "n": len(ids),
+        "kind_agreement": sum(x == y for x, y in zip(a, b, strict=True)) / len(ids),
+        "kind_kappa": cohen_kappa(a, b),
+        "truth_agreement": sum(x == y for x, y in zip(truth, truth2, strict=True)) / len(ids),
+        "truth_kappa": cohen_kappa(truth, truth2),
+        "n_with_a_claim": len(claims),
+        "kind_kappa_with_a_claim": cohen_kappa([a[i] for i in claims], [b[i] for i in claims]),
+        "disagreements": [
+            {"id": i, "first": x, "second": y} for i, x, y in zip(ids, a, b, strict=True) if x != y
+        ],
+    }
+    print(json.dumps(rows, indent=2))
+
+
 def main() -> None:
     """Command line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -186,8 +222,11 @@ def main() -> None:
     m.add_argument("--drafts", required=True)
     m.add_argument("--labels", required=True)
     m.add_argument("--out", required=True)
+    au = sub.add_parser("audit")
+    au.add_argument("--set", default="eval/challenge/llm_validation.jsonl")
+    au.add_argument("--second", default="eval/challenge/llm_validation_audit.tsv")
     args = p.parse_args()
-    generate(args) if args.cmd == "generate" else merge(args)
+    {"generate": generate, "merge": merge, "audit": audit}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ class VerifierCheck:
     ) -> list[str]:
         """The verifier's reasons, sentence by sentence."""
         verdicts = verify_text(text, labels, self.labeler, indication, prior)
-        return [r for v in verdicts for r in v.reasons] or ["no_sentence"]
+        if not verdicts:
+            return ["no_sentence"]
+        return [r for v in verdicts for r in v.reasons]
 
 
 class AllOf:

@@ -20,8 +20,10 @@ from rag.domain import FINDING_NAMES, Finding, LabelSet, State
 from rag.evaluation.mesh import mesh_findings
 from rag.labeler import split_sentences
 
-WEAK_PROMPT_DIR = Path(__file__).resolve().parents[2] / "prompts" / "weak_report" / "v1"
-WEAK_PROMPT_VERSION = "weak_report/v1"
+_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
+# The weak prompts, by source name: v1 (labels only, "helpful assistant": the small model
+# mostly refuses or writes templates) and v2 (a radiologist, plain sentences, no rules).
+WEAK_PROMPTS = {"weak": "weak_report/v1", "weak_prose": "weak_report/v2"}
 _PHRASE = {State.present: "present", State.absent: "absent", State.uncertain: "possible"}
 # MeSH headings whose modifiers say "enlarged" for the cardiomediastinal silhouette.
 _CM_HEADS = {"Mediastinum": {"prominent", "enlarged", "widened"}}
@@ -89,10 +91,11 @@ def labels_text(labels: LabelSet) -> str:
     )
 
 
-def weak_messages(labels: LabelSet) -> list[dict[str, str]]:
-    """Chat messages of the weak prompt: labels only, no rules, no evidence."""
-    system = (WEAK_PROMPT_DIR / "system.txt").read_text().strip()
-    user = (WEAK_PROMPT_DIR / "user.txt").read_text().format(labels=labels_text(labels))
+def weak_messages(labels: LabelSet, version: str = "weak_report/v1") -> list[dict[str, str]]:
+    """Chat messages of a weak prompt: labels only, no rules, no evidence."""
+    folder = _PROMPTS / version
+    system = (folder / "system.txt").read_text().strip()
+    user = (folder / "user.txt").read_text().format(labels=labels_text(labels))
     return [{"role": "system", "content": system}, {"role": "user", "content": user.strip()}]
 
 
@@ -110,3 +113,14 @@ def draft_sentences(text: str) -> list[str]:
 def normalise(sentence: str) -> str:
     """Lower-cased words only, to find verbatim copies of IU sentences."""
     return " ".join(re.findall(r"[a-z0-9]+", sentence.lower()))
+
+
+def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float:
+    """Cohen's kappa of two labellings of the same items (1.0 when both are constant and equal)."""
+    if len(a) != len(b) or not a:
+        raise ValueError("two non-empty labellings of the same length are needed")
+    n = len(a)
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    cats = set(a) | set(b)
+    pe = sum((list(a).count(c) / n) * (list(b).count(c) / n) for c in cats)
+    return 1.0 if pe == 1 else (po - pe) / (1 - pe)
