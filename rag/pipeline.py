@@ -86,7 +86,7 @@ class ReportPipeline:
             request.prior_report,
             retrieved={e.passage.id: e.passage for evs in evidence.values() for e in evs},
         )
-        # decide() verifies every sentence (both readers), repairs or drops, then drafts or abstains.
+        # decide() verifies every sentence (both readers), repairs or drops, drafts or abstains.
         with stage_span("verify_decide"):
             d = decide(
                 request.labels,

@@ -26,60 +26,97 @@ def _reports(split: str) -> list:
         raise fail(str(exc)) from None
 
 
-CHECKS = ("verifier", "crosscheck", "combined")
+def _checks(names: list[str]) -> list:
+    """The checks named on the command line (the wiring place for new checks)."""
+    from rag.evaluation.checks import CrossCheck, VerifierCheck
+    from rag.labeler import RuleLabeler
+
+    # verifier: the rules alone (rag/stages/verify.py without its second reader);
+    # crosscheck: the independent medspaCy check alone. Given both, the table adds their
+    # AND, which is the service's guard (a sentence passes only if both pass).
+    factories = {
+        "verifier": lambda: VerifierCheck(RuleLabeler()),
+        "crosscheck": lambda: CrossCheck(),
+        "crosscheck-denied-ooo": lambda: CrossCheck(allow_denied_ooo=True),
+    }
+    unknown = [n for n in names if n not in factories]
+    if unknown:
+        raise fail(f"--check: unknown check {unknown[0]!r}; choose from {', '.join(factories)}")
+    return [factories[n]() for n in dict.fromkeys(names)]
+
+
+SETS = ("handwritten", "iu", "llm")
 
 
 @app.command("challenge")
 def challenge(
-    split: SplitOpt = "test",
+    split: Annotated[
+        str, typer.Option(help="IU split the generated set is built from (train or validation)")
+    ] = "validation",
     max_sentences: Annotated[int, typer.Option(help="IU sentences to corrupt")] = 300,
+    sets: Annotated[
+        str, typer.Option(help="comma-separated: handwritten, iu (generated), llm (real LLM)")
+    ] = ",".join(SETS),
     check: Annotated[
-        str,
-        typer.Option(
-            help="verifier (the rule labeler's), crosscheck (the independent check alone) "
-            "or combined (flagged by either)"
-        ),
-    ] = "verifier",
-    allow_denied_ooo: Annotated[
-        bool,
-        typer.Option(
-            "--allow-denied-ooo",
-            help="crosscheck: let a negated term outside the ontology pass (no adenopathy)",
-        ),
-    ] = False,
-    handwritten_only: Annotated[
-        bool, typer.Option("--handwritten-only", help="skip the IU-generated cases")
-    ] = False,
+        list[str] | None,
+        typer.Option(help="verifier, crosscheck or crosscheck-denied-ooo (repeat); default both"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Detection recall per corruption kind and false-alarm rate (handwritten + IU)."""
-    from rag.evaluation import challenge as ch
+    """Recall of bad sentences and false alarms on correct ones, per kind, set and check."""
+    from rag.evaluation.challenge import evaluate, generated_cases, load_handwritten, load_llm
     from rag.labeler import RuleLabeler
 
-    if check not in CHECKS:
-        raise fail(f"--check: unknown check {check!r}; choose one of {', '.join(CHECKS)}")
-    labeler = RuleLabeler()
-    guard = {
-        "verifier": None,
-        "crosscheck": lambda: ch.crosscheck_check(allow_denied_ooo=allow_denied_ooo),
-        "combined": lambda: ch.combined_check(labeler, allow_denied_ooo=allow_denied_ooo),
-    }[check]
-    chosen = guard() if guard is not None else None
-    out = {"handwritten": ch.run(ch.load_handwritten(), labeler, chosen)}
-    if not handwritten_only:
-        cases = ch.generated_cases(_reports(split), labeler, max_sentences)
-        out[f"iu_{split}"] = ch.run(cases, labeler, chosen)
+    wanted = [s.strip() for s in sets.split(",") if s.strip()]
+    if not wanted or any(s not in SETS for s in wanted):
+        raise fail(f"--sets: choose from {', '.join(SETS)}")
+    checks = _checks(check or ["verifier", "crosscheck"])
+    cases = {}
+    if "handwritten" in wanted:
+        cases["handwritten"] = load_handwritten()
+    if "iu" in wanted:
+        cases[f"iu_{split}"] = generated_cases(_reports(split), RuleLabeler(), max_sentences)
+    if "llm" in wanted:
+        try:
+            cases["llm_validation"] = load_llm()
+        except (OSError, ValueError) as exc:
+            raise fail(f"llm challenge set: {exc}") from None
+    out = evaluate(cases, checks)
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
-    for name, res in out.items():
-        typer.echo(
-            f"{name} ({check}): recall {res['recall']:.4f} on {res['n_corrupted']} corrupted, "
-            f"false alarms {res['false_alarm_rate']:.4f} on {res['n_correct']} correct"
-        )
-        for kind, row in res["per_kind"].items():
-            rate = row.get("recall", row.get("false_alarm_rate"))
-            typer.echo(f"  {kind:24s} n={row['n']:5d} flagged={row['flagged']:5d} rate={rate:.4f}")
+    for name, by_check in out.items():
+        typer.echo(_table(name, by_check))
+
+
+def _rate(x: object) -> str:
+    return "   -  " if x is None else f"{x:.4f}"
+
+
+def _table(set_name: str, by_check: dict[str, dict]) -> str:
+    """One set: a row per kind, a column per check (recall on bad kinds, alarms on good)."""
+    names = list(by_check)
+    first = by_check[names[0]]
+    head = f"{set_name}: {first['n_corrupted']} bad, {first['n_correct']} correct"
+    lines = [head, f"  {'kind':26s} {'n':>5s}  " + "  ".join(f"{n[:18]:>18s}" for n in names)]
+    rows = [
+        ("BAD: recall", "recall", "n_corrupted"),
+        ("CORRECT: false alarms", "false_alarm_rate", "n_correct"),
+    ]
+    for label, key, nkey in rows:
+        cells = "  ".join(f"{_rate(by_check[n][key]):>18s}" for n in names)
+        lines.append(f"  {label:26s} {first[nkey]:5d}  {cells}")
+    for kind, row in first["per_kind"].items():
+        key = "recall" if "recall" in row else "false_alarm_rate"
+        cells = "  ".join(f"{_rate(by_check[n]['per_kind'][kind][key]):>18s}" for n in names)
+        lines.append(f"    {kind:24s} {row['n']:5d}  {cells}")
+    for src in first.get("per_source", {}):
+        for key, nkey in (("recall", "n_bad"), ("false_alarm_rate", "n_correct")):
+            label = f"{src} {'recall' if key == 'recall' else 'false alarms'}"
+            n = first["per_source"][src][nkey]
+            cells = "  ".join(f"{_rate(by_check[c]['per_source'][src][key]):>18s}" for c in names)
+            lines.append(f"  {label:26s} {n:5d}  {cells}")
+    return "\n".join(lines)
 
 
 @app.command("mesh-agreement")

@@ -1,12 +1,16 @@
 """The guard's challenge set: correct sentences and corrupted ones, with known answers.
 
-Two parts:
+Three sets:
 - eval/challenge/handwritten.jsonl: sentences and label sets written by the team
   (correct statements, paraphrases, and each kind of corruption);
 - generated at run time from IU X-ray reports that human MeSH annotators marked
   "normal" (so every finding is absent, an independent reference): their detail-free
   sentences are the correct cases, and deterministic edits of them the corrupted ones.
-  IU text is CC BY-NC-ND, so these derived sentences are never written to the repo.
+  IU text is CC BY-NC-ND, so these derived sentences are never written to the repo;
+- eval/challenge/llm_validation.jsonl: sentences a real LLM wrote for IU validation cases,
+  each labelled by hand (not by the rule labeler) against the case's MeSH-derived labels.
+
+Each set is scored for any list of checks (rag/evaluation/checks.py), alone and combined.
 """
 
 from __future__ import annotations
@@ -15,19 +19,36 @@ import json
 import random
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.adapters.iu_xray import IUReport
 from rag.domain import Finding, LabelSet, Verdict
+from rag.evaluation.checks import AllOf, Check, Explains
 from rag.evaluation.mesh import mesh_findings
 from rag.labeler import find_details, split_sentences
 from rag.ports import Labeler
 from rag.stages.verify import verify_text
 
-HANDWRITTEN = Path(__file__).resolve().parents[2] / "eval" / "challenge" / "handwritten.jsonl"
-CORRECT_KINDS = {"correct", "paraphrase", "given_detail"}
+CHALLENGE_DIR = Path(__file__).resolve().parents[2] / "eval" / "challenge"
+HANDWRITTEN = CHALLENGE_DIR / "handwritten.jsonl"
+LLM_VALIDATION = CHALLENGE_DIR / "llm_validation.jsonl"
+# Kinds of sentences the guard must pass (truth "correct").
+GOOD_KINDS = frozenset({"correct", "paraphrase", "given_detail", "no_claim"})
+CORRECT_KINDS = GOOD_KINDS
+# Error kinds of the hand-labelled real-LLM set (eval/challenge/README.md defines each).
+ERROR_KINDS = frozenset(
+    {
+        "contradiction",
+        "out_of_ontology",
+        "not_assessed",
+        "unsupported_detail",
+        "comparison_without_prior",
+        "hedge_state_change",
+        "other",
+    }
+)
 NORMAL = {"no_finding": "present"}
 
 
@@ -62,6 +83,51 @@ def load_handwritten(path: Path = HANDWRITTEN) -> list[Case]:
                     r.get("prior"),
                 )
             )
+    return out
+
+
+_LLM_FIELDS = ("id", "case_id", "source", "labels", "text", "truth", "kind")
+
+
+def load_llm(path: Path = LLM_VALIDATION) -> list[Case]:
+    """The hand-labelled real-LLM sentences; a bad line raises ValueError naming it."""
+    out, seen = [], set()
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{n}"
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}: not JSON ({exc.msg})") from None
+        missing = [k for k in _LLM_FIELDS if k not in r]
+        if missing:
+            raise ValueError(f"{where}: missing field {missing[0]}")
+        truth, kind = r["truth"], r["kind"]
+        if truth not in ("correct", "bad"):
+            raise ValueError(f"{where}: truth must be correct or bad, not {truth!r}")
+        if kind not in (GOOD_KINDS if truth == "correct" else ERROR_KINDS):
+            raise ValueError(f"{where}: kind {kind!r} does not fit truth {truth!r}")
+        try:
+            LabelSet.from_states(r["labels"])
+        except ValueError as exc:
+            raise ValueError(f"{where}: labels: {exc}") from None
+        if r["id"] in seen:
+            raise ValueError(f"{where}: duplicate id {r['id']}")
+        seen.add(r["id"])
+        meta = {"source": r["source"], "case_id": r["case_id"]}
+        out.append(
+            Case(
+                r["id"],
+                kind,
+                r["labels"],
+                r["text"],
+                truth == "bad",
+                r.get("indication"),
+                r.get("prior"),
+                meta,
+            )
+        )
     return out
 
 
@@ -136,72 +202,81 @@ def _flagged(case: Case, labeler: Labeler) -> tuple[bool, list[str]]:
     return any(v.verdict is not Verdict.supported for v in verdicts) or not verdicts, reasons
 
 
-Check = Callable[[Case], tuple[bool, list[str]]]
+def run(cases: Iterable[Case], labeler: Labeler) -> dict[str, object]:
+    """The verifier's detection recall per kind and its false-alarm rate on correct cases."""
+    cases = list(cases)
+    flags, reasons = zip(*(_flagged(c, labeler) for c in cases), strict=True) if cases else ((), ())
+    return score(cases, list(flags), list(reasons))
 
 
-def crosscheck_check(checker: object | None = None, allow_denied_ooo: bool = False) -> Check:
-    """The independent check alone: a case is flagged when any sentence is not supported.
+def score(
+    cases: Sequence[Case], flagged: Sequence[bool], reasons: Sequence[list[str]] | None = None
+) -> dict[str, object]:
+    """Recall on bad cases and false alarms on correct ones, overall, per kind, per source.
 
-    `allow_denied_ooo` lets a negated term outside the ontology pass ("no adenopathy").
+    `flagged[i]` says whether a check refused `cases[i]`. Misses (a bad case passed, a
+    correct one refused) are listed, 50 at most, with the check's reasons when given.
     """
-    from rag.crosscheck import ContextChecker, cross_verdict
-
-    cc = checker if isinstance(checker, ContextChecker) else ContextChecker()
-
-    def check(case: Case) -> tuple[bool, list[str]]:
-        labels = LabelSet.from_states(case.labels)
-        results = [
-            cross_verdict(cc.read(s), labels, allow_denied_out_of_ontology=allow_denied_ooo)
-            for s in cc.sentences(case.text)
-        ]
-        reasons = [r for _, rs in results for r in rs]
-        return (not results) or any(not ok for ok, _ in results), reasons
-
-    return check
-
-
-def combined_check(
-    labeler: Labeler, checker: object | None = None, allow_denied_ooo: bool = False
-) -> Check:
-    """Both checks: flagged when either flags (a sentence passes only if both pass)."""
-    cross = crosscheck_check(checker, allow_denied_ooo)
-
-    def check(case: Case) -> tuple[bool, list[str]]:
-        a, ra = _flagged(case, labeler)
-        b, rb = cross(case)
-        return a or b, ra + rb
-
-    return check
-
-
-def run(cases: Iterable[Case], labeler: Labeler, check: Check | None = None) -> dict[str, object]:
-    """Detection recall per corruption kind and the false-alarm rate on correct cases.
-
-    `check` replaces the verifier (default) by another guard, e.g. `crosscheck_check()`.
-    """
+    if len(flagged) != len(cases):
+        raise ValueError(f"{len(flagged)} verdicts for {len(cases)} cases")
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    src: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # bad, caught, good, alarm
     misses: list[dict[str, object]] = []
-    for c in cases:
-        flagged, reasons = check(c) if check is not None else _flagged(c, labeler)
+    for i, (c, f) in enumerate(zip(cases, flagged, strict=True)):
         per[c.kind][0] += 1
-        per[c.kind][1] += flagged
-        if flagged != c.expect_flagged and len(misses) < 50:
-            misses.append({"id": c.id, "kind": c.kind, "text": c.text, "reasons": reasons})
+        per[c.kind][1] += f
+        s = src[c.meta.get("source", "all")]
+        s[0 if c.expect_flagged else 2] += 1
+        s[1 if c.expect_flagged else 3] += f
+        if f != c.expect_flagged and len(misses) < 50:
+            miss: dict[str, object] = {"id": c.id, "kind": c.kind, "text": c.text}
+            if reasons is not None:
+                miss["reasons"] = reasons[i]
+            misses.append(miss)
     kinds = {}
     for kind, (n, f) in sorted(per.items()):
-        rate = f / n if n else 0.0
-        key = "false_alarm_rate" if kind in CORRECT_KINDS else "recall"
-        kinds[kind] = {"n": n, "flagged": f, key: rate}
-    corrupted = [(n, f) for k, (n, f) in per.items() if k not in CORRECT_KINDS]
-    correct = [(n, f) for k, (n, f) in per.items() if k in CORRECT_KINDS]
-    return {
-        "recall": sum(f for _, f in corrupted) / max(1, sum(n for n, _ in corrupted)),
-        "false_alarm_rate": sum(f for _, f in correct) / max(1, sum(n for n, _ in correct)),
-        "n_corrupted": sum(n for n, _ in corrupted),
-        "n_correct": sum(n for n, _ in correct),
+        key = "false_alarm_rate" if kind in GOOD_KINDS else "recall"
+        kinds[kind] = {"n": n, "flagged": f, key: f / n if n else 0.0}
+    bad, caught, good, alarms = (sum(v[k] for v in src.values()) for k in range(4))
+    out: dict[str, object] = {
+        "recall": caught / bad if bad else None,
+        "false_alarm_rate": alarms / good if good else None,
+        "n_corrupted": bad,
+        "n_correct": good,
         "per_kind": kinds,
-        "errors": misses,
     }
+    if set(src) != {"all"}:
+        out["per_source"] = {
+            k: {
+                "n_bad": v[0],
+                "recall": v[1] / v[0] if v[0] else None,
+                "n_correct": v[2],
+                "false_alarm_rate": v[3] / v[2] if v[2] else None,
+            }
+            for k, v in sorted(src.items())
+        }
+    out["errors"] = misses
+    return out
+
+
+def evaluate(
+    sets: Mapping[str, Sequence[Case]], checks: Sequence[Check]
+) -> dict[str, dict[str, dict[str, object]]]:
+    """Every check alone (and, with two or more, all of them combined) on every set."""
+    all_checks = list(checks) + ([AllOf(checks)] if len(checks) > 1 else [])
+    out: dict[str, dict[str, dict[str, object]]] = {}
+    for set_name, cases in sets.items():
+        out[set_name] = {}
+        for check in all_checks:
+            flags, why = [], []
+            for c in cases:
+                labels = LabelSet.from_states(c.labels)
+                ok = check.verdict(c.text, labels, c.indication, c.prior)
+                flags.append(not ok)
+                explains = isinstance(check, Explains) and ok == c.expect_flagged
+                why.append(check.explain(c.text, labels, c.indication, c.prior) if explains else [])
+            out[set_name][check.name] = score(cases, flags, why)
+    return out
 
 
 def iter_reports(reports: dict[str, IUReport], ids: list[str]) -> Iterator[IUReport]:

@@ -223,10 +223,10 @@ def test_no_code_shared_with_the_rule_labeler() -> None:
 
 
 def test_alone_on_the_handwritten_challenge_set(checker: ContextChecker) -> None:
-    from rag.evaluation.challenge import crosscheck_check, load_handwritten, run
-    from rag.labeler import RuleLabeler
+    from rag.evaluation.challenge import evaluate, load_handwritten
+    from rag.evaluation.checks import CrossCheck
 
-    res = run(load_handwritten(), RuleLabeler(), crosscheck_check(checker))
+    res = evaluate({"hw": load_handwritten()}, [CrossCheck(checker)])["hw"]["crosscheck"]
     per = res["per_kind"]
     # What this check reads: finding states, hedges, scope, the ontology's edge ...
     for kind in ("negation_flip", "certainty_flip", "fabricated_finding", "global_overreach"):
