@@ -51,6 +51,7 @@ CONTEXT = {
     "shape",
     "technique",
     "overt",
+    "ray",
     # Linking verbs of hedged, affirmed and device statements ("may represent", "in place").
     "represent",
     "represents",

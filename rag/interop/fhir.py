@@ -116,6 +116,13 @@ def _observation(c: Claim, status: str, meta: StudyMeta) -> dict[str, Any]:
     return obs
 
 
+def _with_conclusion(dr: dict[str, Any], impression: str) -> dict[str, Any]:
+    # FHIR strings may not be empty: a report without an impression has no conclusion.
+    if impression.strip():
+        dr["conclusion"] = impression
+    return dr
+
+
 def _report(report: Report, status: str, meta: StudyMeta, results: list[str]) -> dict[str, Any]:
     code, display = study_code(meta.view_count)
     text = report.text()
@@ -126,7 +133,6 @@ def _report(report: Report, status: str, meta: StudyMeta, results: list[str]) ->
         "code": _coding(LOINC, code, display),
         "issued": meta.issued.isoformat(),
         "result": [{"reference": r} for r in results],
-        "conclusion": impression_text(report),
         "presentedForm": [
             {
                 "contentType": "text/plain; charset=utf-8",
@@ -146,7 +152,7 @@ def _report(report: Report, status: str, meta: StudyMeta, results: list[str]) ->
         dr["basedOn"] = [
             {"type": "ServiceRequest", "identifier": {"type": acsn, "value": meta.accession_number}}
         ]
-    return dr
+    return _with_conclusion(dr, impression_text(report))
 
 
 # Reasons whose message can quote what the LLM emitted (an invented evidence id, say): the

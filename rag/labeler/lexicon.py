@@ -182,7 +182,9 @@ RULES: tuple[Rule, ...] = (
     _r(F.pneumothorax, r"\b(?:pneumothora(?:x|ces|xes)|collapsed lung|ptx)\b"),
     _r(
         F.pleural_other,
-        r"\bpleural (?:thickening|plaques?|scarring|calcifications?|fibrosis)\b|\bfibrothorax\b|"
+        # "pleural abnormality" is the ontology's own name for the finding (FINDING_NAMES).
+        r"\bpleural (?:thickening|plaques?|scarring|calcifications?|fibrosis|abnormalit(?:y|ies))\b|"
+        r"\bfibrothorax\b|"
         r"\bapical (?:pleural )?(?:cap|capping|thickening)\b|\bpleural-parenchymal scarring\b",
     ),
     _r(

@@ -27,6 +27,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Terms this short are mostly abbreviations that collide with English ("as", "be").
 _MIN_TERM_CHARS = 4
 _MAX_TERM_WORDS = 6
+_NOT_PATIENT = frozenset({"modality", "technique", "physics"})
 # Words that carry no content wherever they stand (the data list has no one-letter words).
 _FUNCTION = frozenset({"a", "x"})
 
@@ -44,6 +45,10 @@ def vocabulary_terms() -> frozenset[str]:
     data = files("radiology_semantic") / "data"
     terms: set[str] = set()
     for c in json.loads((data / "medical_concepts.json").read_text()):
+        # Modalities, techniques and physics ("chest x ray", "decubitus") name how a
+        # study was made, not something about the patient.
+        if c.get("concept_type") in _NOT_PATIENT:
+            continue
         terms.add(c["name"])
         terms.update(c.get("synonyms") or ())
     for f in json.loads((data / "imaging_findings.json").read_text()):
