@@ -14,6 +14,7 @@ import unicodedata
 # Plain report prose: letters, digits, spaces and ordinary punctuation.
 _ALLOWED = re.compile(r"[A-Za-z0-9 .,;:()'\"/%+-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029]")
+_INNER_STOP = re.compile(r"(?<!\d)[.!?]+\s+\S")
 MAX_WORDS = 40
 MAX_CHARS = 300
 
@@ -32,7 +33,9 @@ def surface_problems(text: str, sentences_in_text: int) -> list[str]:
     plain = normalise(text)
     if not _ALLOWED.fullmatch(plain):
         problems.append("smuggled_text:non_ascii_or_markup")
-    if sentences_in_text > 1:
+    # A full stop inside the text ends a sentence even before a lower-case word: "No
+    # effusion. cardiomegaly." is two statements, whatever the splitter made of it.
+    if sentences_in_text > 1 or _INNER_STOP.search(plain):
         problems.append("smuggled_text:several_sentences")
     if len(plain) > MAX_CHARS or len(plain.split()) > MAX_WORDS:
         problems.append(f"smuggled_text:over_long (>{MAX_WORDS} words or >{MAX_CHARS} chars)")

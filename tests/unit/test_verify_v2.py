@@ -273,3 +273,12 @@ def test_size_changes_need_severities_on_both_sides() -> None:
         "change_not_supported:pleural_effusion:decreased",
         prior=prior,
     )
+
+
+def test_a_full_stop_before_a_lower_case_word_still_ends_the_statement() -> None:
+    # A knowledge-base passage read this way once stated cardiomegaly for normal studies.
+    text = "No pleural effusions or pneumothoraces. cardiomegaly."
+    refused(text, labels(), "smuggled_text:several_sentences")
+    v = check(text, labels(cardiomegaly="present"))
+    assert v.asserted.get(Finding.cardiomegaly) is not None
+    assert v.asserted[Finding.cardiomegaly].value == "present"
