@@ -106,7 +106,11 @@ def _plural(term: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _pipeline() -> Any:
-    """The spaCy pipeline, built once per process (about a second) on first use."""
+    """The spaCy pipeline, built once per process on first use.
+
+    Seconds, not milliseconds: importing spaCy + medspaCy and compiling ~19k target rules
+    (bench/bench_crosscheck.py measures both), so callers load it lazily and share it.
+    """
     import medspacy  # noqa: F401  (registers the medspaCy factories)
     import spacy
     from medspacy.context import ConTextRule
