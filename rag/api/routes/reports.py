@@ -16,6 +16,8 @@ from rag.api.schemas import (
     retry_after_header,
     validation_message,
 )
+from rag.api.study_meta import study_meta
+from rag.review.lifecycle import record_draft
 
 router = APIRouter(tags=["reports"])
 
@@ -26,6 +28,7 @@ async def create_report(
 ) -> ReportResponse:
     """Draft a verified report for a label set, or abstain with reasons."""
     t0 = time.perf_counter()
+    study = study_meta(body.model_dump())
     try:
         draft_request = body.to_domain()
     except ValidationError as exc:
@@ -36,10 +39,25 @@ async def create_report(
     result = await run_in_threadpool(svc.pipeline.draft, draft_request)
     ms = (time.perf_counter() - t0) * 1000
     key_id = getattr(request.state, "key_id", "unknown")
-    entry = svc.audit.append(
-        draft_record(key_id, body.model_dump(mode="json"), draft_request.labels, result, ms)
+    record = draft_record(key_id, body.model_dump(mode="json"), draft_request.labels, result, ms)
+    # The draft and its audit entry are stored in one transaction (off the event loop).
+    draft, entry = await run_in_threadpool(
+        lambda: record_draft(
+            svc,
+            study=study,
+            source="labels",
+            key_id=key_id,
+            labels=draft_request.labels,
+            result=result,
+            audit=record,
+            indication=body.indication,
+            prior_report=body.prior_report,
+        )
     )
     log.info("draft seq=%s key=%s status=%s ms=%.1f", entry["seq"], key_id, result.status, ms)
     # Still an abstention (200): the header tells clients when the LLM will be tried again.
     response.headers.update(retry_after_header(result))
-    return ReportResponse.of(result)
+    out = ReportResponse.of(result)
+    if draft is not None:
+        out = out.model_copy(update={"draft_id": draft.id, "draft_status": draft.status})
+    return out
