@@ -66,15 +66,17 @@ def relabel(svc: Services, draft: Draft, labels: LabelSet, reviewer: str) -> Dra
     request = DraftRequest(labels=labels, indication=old.indication, prior_report=old.prior_report)
     result = svc.pipeline.draft(request)
     fresh = content_of(result, labels, _kb(svc), old.indication, old.prior_report)
-    content = fresh.model_copy(
-        update={"proposed": old.proposed, "encoder": old.encoder, "edited": True}
-    )
     changes = {
         f.value: lab.state.value
         for f, lab in labels.findings.items()
         if f not in old.labels or old.labels[f].state is not lab.state
     }
     removed = [f.value for f in old.labels if f not in labels.findings]
+    # Confirming the proposal as it stands is not an edit (acceptance counts it accepted).
+    edited = old.edited or bool(changes or removed)
+    content = fresh.model_copy(
+        update={"proposed": old.proposed, "encoder": old.encoder, "edited": edited}
+    )
     status = "drafted" if result.status == "drafted" else "abstained"
     return svc.drafts.update(
         draft.id,

@@ -103,6 +103,10 @@ class DraftStore:
                 source=source,
                 key_id=key_id,
                 content=content.model_dump(mode="json"),
+                first_decision=status,
+                first_reasons=[r.code for r in content.abstention.reasons]
+                if content.abstention
+                else [],
                 created_at=now,
                 updated_at=now,
             )
@@ -275,6 +279,8 @@ class DraftStore:
                 source=parent.source,
                 key_id=reviewer,
                 content=parent.content,
+                first_decision="correction",
+                first_reasons=[],
                 created_at=now,
                 updated_at=now,
             )

@@ -48,6 +48,10 @@ class DraftRow(Base):
     source: Mapped[str] = mapped_column(String(8))
     key_id: Mapped[str] = mapped_column(String(64))
     content: Mapped[dict] = mapped_column(JSON)
+    # The pipeline's first decision and abstention codes, kept when reviewers re-draft
+    # (the monitor counts abstentions by reason from these).
+    first_decision: Mapped[str] = mapped_column(String(16))
+    first_reasons: Mapped[list] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

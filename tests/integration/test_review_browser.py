@@ -145,6 +145,10 @@ def test_review_and_sign_with_the_keyboard(served: tuple[str, Services]) -> None
         _enter(page)
         assert page.locator("#status").inner_text() == "signed"
         assert "Signed by dr-a" in page.locator("#signed-by").inner_text()
+        # The signed study is counted by the monitor.
+        page.goto(f"{url}/review/monitor?since=1h")
+        assert page.locator("#m-signed").inner_text() == "1"
+        assert "risk_not_certified" in page.content()
         browser.close()
 
     signed = svc.drafts.signed_report(draft_id)  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ scoped to /review, so other sites cannot make the browser post forms with it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -143,6 +144,30 @@ async def study_view(request: Request, draft_id: str) -> Response:
         names=FINDING_NAMES,
         reasons=EDIT_REASONS,
     )
+
+
+def _fmt(v: object) -> str:
+    return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+@router.get("/monitor", response_class=HTMLResponse)
+async def monitor_page(
+    request: Request, since: Annotated[str, Query(max_length=40)] = "30d"
+) -> Response:
+    """The monitor's figures over a window, with its alerts."""
+    from rag.cli.monitor import monitor_report
+    from rag.review.window import parse_when
+
+    who = reviewer_of(request)
+    if who is None:
+        return _login()
+    store_of(_svc(request))
+    try:
+        t0 = parse_when(since)
+    except ValueError as exc:
+        return HTMLResponse(str(exc), status_code=422)
+    report = await run_in_threadpool(monitor_report, _svc(request).settings, t0, datetime.now(UTC))
+    return _page(request, "monitor.html", who, r=report, since=since, fmt=_fmt)
 
 
 @router.get("/images/{image_id}.png")

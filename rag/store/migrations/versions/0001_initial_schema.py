@@ -62,6 +62,8 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=8), nullable=False),
         sa.Column("key_id", sa.String(length=64), nullable=False),
         sa.Column("content", sa.JSON(), nullable=False),
+        sa.Column("first_decision", sa.String(length=16), nullable=False),
+        sa.Column("first_reasons", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
