@@ -60,6 +60,7 @@ async def create_report_from_images(
     prior_report: Annotated[str | None, Form(max_length=MAX_TEXT)] = None,
     study_instance_uid: Annotated[str | None, Form(max_length=64)] = None,
     accession_number: Annotated[str | None, Form(max_length=16)] = None,
+    view: Annotated[str | None, Form(max_length=16)] = None,
     sex: Annotated[str | None, Form(max_length=1)] = None,
     age_band: Annotated[str | None, Form(max_length=8)] = None,
 ) -> ImageReportResponse:
@@ -68,7 +69,7 @@ async def create_report_from_images(
     if len(images) > cfg.max_images:
         raise _bad(422, "images", f"at most {cfg.max_images} images per study")
     meta = {"study_instance_uid": study_instance_uid, "accession_number": accession_number}
-    study = study_meta({**meta, "sex": sex, "age_band": age_band})
+    study = study_meta({**meta, "view": view, "sex": sex, "age_band": age_band})
     t0 = time.perf_counter()
     blobs = [await _read(f, f"images[{i}]", cfg.max_image_bytes) for i, f in enumerate(images)]
     # The audit trail keeps only hashes: image bytes carry DICOM patient tags.
