@@ -160,7 +160,7 @@ def _age_band(age: int | None) -> str | None:
     )
 
 
-def bench_session(tmp: Path, limit: int) -> dict[str, object]:
+def bench_session(tmp: Path, limit: int, data: Path = NIH) -> dict[str, object]:
     """Review the NIH test-patient images with their NIH labels; monitor vs encoder evaluate."""
     from rag.adapters.nih_images import by_split, read_records
     from rag.cli.monitor import monitor_report
@@ -171,7 +171,7 @@ def bench_session(tmp: Path, limit: int) -> dict[str, object]:
 
     svc = _services(tmp / "session")
     enc = svc.get_image_encoder()
-    recs = by_split(read_records(NIH))["test"][:limit]
+    recs = by_split(read_records(data))["test"][:limit]
     truth = finding_targets(targets(recs), enc)  # type: ignore[arg-type]
     signed = acknowledged = 0
     t0 = time.perf_counter()
@@ -197,7 +197,7 @@ def bench_session(tmp: Path, limit: int) -> dict[str, object]:
     wall = time.perf_counter() - t0
     now = datetime.now(UTC)
     report = monitor_report(svc.settings, now - timedelta(hours=6), now, svc.db)
-    ev = evaluate(Path(get_settings().image_encoder), NIH, {})
+    ev = evaluate(Path(get_settings().image_encoder), data, {})
     diffs = {
         f: round(abs(v["auroc"] - ev["auroc"][f]), 4)  # type: ignore[index]
         for f, v in report.findings.items()
@@ -232,6 +232,7 @@ def main() -> int:
     ap.add_argument("--part", default="all", choices=["session", "latency", "concurrency", "all"])
     ap.add_argument("--seconds", type=float, default=60.0, help="concurrency run length")
     ap.add_argument("--studies", type=int, default=200)
+    ap.add_argument("--data", type=Path, default=NIH, help="NIH-style folder (labels.csv)")
     args = ap.parse_args()
     if not get_settings().kb_root.exists():
         print("no knowledge base: run `make kb` first", file=sys.stderr)
@@ -255,11 +256,11 @@ def main() -> int:
                 print("PostgreSQL not installed: SQLite only", file=sys.stderr)
             print(json.dumps({"concurrency": out["concurrency"]}), flush=True)
         if args.part in ("session", "all"):
-            if NIH.is_dir():
-                out["session"] = bench_session(tmp, args.studies)
+            if args.data.is_dir():
+                out["session"] = bench_session(tmp, args.studies, args.data)
                 print(json.dumps({"session": out["session"]}), flush=True)
             else:
-                print(f"no NIH data at {NIH}: session skipped", file=sys.stderr)
+                print(f"no NIH data at {args.data}: session skipped", file=sys.stderr)
     print(json.dumps(out, indent=2))
     return 0
 
