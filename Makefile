@@ -91,11 +91,14 @@ format: venv
 	$(BIN)/ruff format rag tests bench scripts
 	$(BIN)/ruff check --fix rag tests bench scripts
 
-bench: kb vllm-venv
+bench: kb vllm-venv system-deps
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_encoder.py
+	# Review loop: drafting p95 with the database on vs off, 32 clients for 60 s (SQLite and
+	# PostgreSQL), the simulated 200-study reading session (monitor AUROC vs encoder evaluate).
+	$(BIN)/python bench/bench_review.py
 	bench/time_to_first_report.sh
 	scripts/vllm.sh start
 	$(BIN)/python bench/bench_vllm.py

@@ -163,11 +163,10 @@ def _age_band(age: int | None) -> str | None:
 def bench_session(tmp: Path, limit: int, data: Path = NIH) -> dict[str, object]:
     """Review the NIH test-patient images with their NIH labels; monitor vs encoder evaluate."""
     from rag.adapters.nih_images import by_split, read_records
-    from rag.cli.monitor import monitor_report
     from rag.encoder.evaluate import evaluate, finding_targets
     from rag.encoder.train import targets
     from rag.review.recertify import recertify
-    from rag.store.monitor_queries import load_window
+    from rag.store.monitor_queries import load_window, monitor_report
 
     svc = _services(tmp / "session")
     enc = svc.get_image_encoder()

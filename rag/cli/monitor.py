@@ -9,27 +9,7 @@ from typing import Annotated
 import typer
 
 from rag.cli.common import fail
-from rag.config import Settings, get_settings
-
-
-def monitor_report(settings: Settings, since: datetime, until: datetime):
-    """The monitor's report over [since, until) from the configured database."""
-    from rag.review.monitor import Bounds, build_report
-    from rag.store.database import Database
-    from rag.store.monitor_queries import load_window
-
-    db = Database.open(settings.db_url)
-    try:
-        signed, drafts, feedback = load_window(db, since, until)
-    finally:
-        db.dispose()
-    bounds = Bounds(
-        min_auroc=settings.monitor_min_auroc,
-        max_ece=settings.monitor_max_ece,
-        min_acceptance=settings.monitor_min_acceptance,
-        max_abstention=settings.monitor_max_abstention,
-    )
-    return build_report(since, until, signed, drafts, feedback, bounds)
+from rag.config import get_settings
 
 
 def _fmt(v: object) -> str:
@@ -59,6 +39,8 @@ def register(app: typer.Typer) -> None:
             t1 = parse_when(until) if until else datetime.now(UTC)
         except ValueError as exc:
             raise fail(f"--since/--until: {exc}") from None
+        from rag.store.monitor_queries import monitor_report
+
         r = monitor_report(s, t0, t1)
         if as_json:
             typer.echo(json.dumps(r.as_dict(), indent=2))

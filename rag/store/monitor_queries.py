@@ -6,7 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from rag.review.monitor import DraftCase, SignedCase
+from rag.config import Settings
+from rag.review.monitor import Bounds, DraftCase, MonitorReport, SignedCase, build_report
 from rag.store.database import Database
 from rag.store.tables import DraftRow, FeedbackRow, SignedReportRow, StudyRow
 
@@ -64,3 +65,23 @@ def load_window(
             ).all()
         ]
     return signed, drafts, feedback
+
+
+def monitor_report(
+    settings: Settings, since: datetime, until: datetime, db: Database | None = None
+) -> MonitorReport:
+    """The monitor's report over [since, until) from `db` (default: the configured one)."""
+    own = db is None
+    db = db or Database.open(settings.db_url)
+    try:
+        signed, drafts, feedback = load_window(db, since, until)
+    finally:
+        if own:
+            db.dispose()
+    bounds = Bounds(
+        min_auroc=settings.monitor_min_auroc,
+        max_ece=settings.monitor_max_ece,
+        min_acceptance=settings.monitor_min_acceptance,
+        max_abstention=settings.monitor_max_abstention,
+    )
+    return build_report(since, until, signed, drafts, feedback, bounds)

@@ -27,6 +27,7 @@ from rag.review.lifecycle import flagged
 from rag.review.models import EDIT_REASONS
 from rag.services import Services
 from rag.store.drafts import DraftConflict, DraftNotFound
+from rag.store.monitor_queries import monitor_report
 
 HERE = Path(__file__).resolve().parents[1]
 COOKIE = "radrag_review_key"
@@ -155,7 +156,6 @@ async def monitor_page(
     request: Request, since: Annotated[str, Query(max_length=40)] = "30d"
 ) -> Response:
     """The monitor's figures over a window, with its alerts."""
-    from rag.cli.monitor import monitor_report
     from rag.review.window import parse_when
 
     who = reviewer_of(request)
@@ -166,7 +166,8 @@ async def monitor_page(
         t0 = parse_when(since)
     except ValueError as exc:
         return HTMLResponse(str(exc), status_code=422)
-    report = await run_in_threadpool(monitor_report, _svc(request).settings, t0, datetime.now(UTC))
+    svc = _svc(request)
+    report = await run_in_threadpool(monitor_report, svc.settings, t0, datetime.now(UTC), svc.db)
     return _page(request, "monitor.html", who, r=report, since=since, fmt=_fmt)
 
 
