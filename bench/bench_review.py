@@ -170,7 +170,7 @@ def bench_session(tmp: Path, limit: int, data: Path = NIH) -> dict[str, object]:
 
     svc = _services(tmp / "session")
     enc = svc.get_image_encoder()
-    recs = by_split(read_records(data))["test"][:limit]
+    recs = by_split(read_records(data))["test"][: limit or None]
     truth = finding_targets(targets(recs), enc)  # type: ignore[arg-type]
     signed = acknowledged = 0
     t0 = time.perf_counter()
@@ -230,7 +230,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", default="all", choices=["session", "latency", "concurrency", "all"])
     ap.add_argument("--seconds", type=float, default=60.0, help="concurrency run length")
-    ap.add_argument("--studies", type=int, default=200)
+    ap.add_argument("--studies", type=int, default=0, help="0: every test-patient image")
     ap.add_argument("--data", type=Path, default=NIH, help="NIH-style folder (labels.csv)")
     args = ap.parse_args()
     if not get_settings().kb_root.exists():
