@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from rag.security.audit import GENESIS, _entry_hash
@@ -16,8 +16,8 @@ from rag.store.tables import AuditRow
 
 def append_entry(session: Session, record: dict[str, object]) -> dict[str, object]:
     """Chain one entry inside a transaction that holds the chain lock (Database.write(chain))."""
-    head = session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()))
-    last = head.first()
+    head = select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+    last = session.execute(head).first()
     seq, prev = (int(last[0]), str(last[1])) if last else (0, GENESIS)
     entry: dict[str, object] = {
         "seq": seq + 1,
@@ -26,15 +26,15 @@ def append_entry(session: Session, record: dict[str, object]) -> dict[str, objec
         "prev_hash": prev,
     }
     entry["hash"] = _entry_hash(entry)
-    session.add(
-        AuditRow(
+    # A Core insert: the ORM's unit of work costs more than the write itself here.
+    session.execute(
+        insert(AuditRow).values(
             seq=seq + 1,
             hash=str(entry["hash"]),
             prev_hash=prev,
             body=json.dumps(entry, sort_keys=True),
         )
     )
-    session.flush()
     return entry
 
 

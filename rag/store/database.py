@@ -23,6 +23,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL keeps the database consistent after a crash and only skips the
+        # fsync per commit (the JSONL trail never synced either); a power cut may lose the
+        # last commits, never corrupt the chain.
+        cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from rag.review.models import Draft, DraftContent, DraftStatus, StudyMeta
@@ -90,32 +90,53 @@ class DraftStore:
     ) -> tuple[Draft, dict[str, object]]:
         """Store a new study draft and its audit entry; returns both."""
         now = _now()
+        draft_id = uuid.uuid4().hex
+        stored = content.model_dump(mode="json")
+        reasons = [r.code for r in content.abstention.reasons] if content.abstention else []
+        # Core inserts on the drafting path: the ORM's unit of work would double its cost.
         with self.db.write(chain=True) as s:
-            srow = StudyRow(**study.model_dump(), created_at=now)
-            s.add(srow)
-            s.flush()
-            row = DraftRow(
-                id=uuid.uuid4().hex,
-                study_id=srow.id,
-                version=1,
-                revision=1,
-                status=status,
-                source=source,
-                key_id=key_id,
-                content=content.model_dump(mode="json"),
-                first_decision=status,
-                first_reasons=[r.code for r in content.abstention.reasons]
-                if content.abstention
-                else [],
-                created_at=now,
-                updated_at=now,
+            study_id = s.execute(
+                insert(StudyRow).values(**study.model_dump(), created_at=now).returning(StudyRow.id)
+            ).scalar_one()
+            s.execute(
+                insert(DraftRow).values(
+                    id=draft_id,
+                    study_id=study_id,
+                    version=1,
+                    revision=1,
+                    status=status,
+                    source=source,
+                    key_id=key_id,
+                    content=stored,
+                    first_decision=status,
+                    first_reasons=reasons,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-            s.add(row)
-            s.flush()
-            for i, (png, view) in enumerate(images):
-                s.add(ImageRow(draft_id=row.id, position=i, view=view, png=png))
-            entry = append_entry(s, {**audit, "draft_id": row.id})
-            return _draft(s, row), entry
+            image_ids = [
+                s.execute(
+                    insert(ImageRow)
+                    .values(draft_id=draft_id, position=i, view=view, png=png)
+                    .returning(ImageRow.id)
+                ).scalar_one()
+                for i, (png, view) in enumerate(images)
+            ]
+            entry = append_entry(s, {**audit, "draft_id": draft_id})
+        draft = Draft(
+            id=draft_id,
+            study=study,
+            parent_id=None,
+            version=1,
+            revision=1,
+            status=status,
+            source=source,
+            content=content,
+            created_at=now,
+            updated_at=now,  # type: ignore[arg-type]
+            image_ids=tuple(image_ids),
+        )
+        return draft, entry
 
     def get(self, draft_id: str) -> Draft:
         """One draft (DraftNotFound when unknown)."""
