@@ -82,6 +82,8 @@ def apply_patch(svc: Services, draft_id: str, patch: DraftPatch, reviewer: str):
     """Label edits first (a fresh verified draft), then sentence edits on it."""
     store = store_of(svc)
     draft = store.get(draft_id)
+    if draft.status == "signed":  # refused before any re-drafting work
+        raise DraftConflict("the draft is signed; correct it as a new version")
     if patch.revision is not None and patch.revision != draft.revision:
         raise DraftConflict(f"the draft changed (revision {draft.revision}, not {patch.revision})")
     labels = patch.label_set()
