@@ -112,6 +112,7 @@ def bench_concurrency(tmp: Path, url: str | None, seconds: float, clients: int =
     base, server = serve(create_app(services=svc))
     ids: list[str] = []
     errors: list[str] = []
+    busy: list[int] = []
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
@@ -123,7 +124,9 @@ def bench_concurrency(tmp: Path, url: str | None, seconds: float, clients: int =
                 with lock:
                     if r.status_code == 200:
                         ids.append(r.json()["draft_id"])
-                    elif r.status_code != 503:  # 503: back-pressure, retried by a client
+                    elif r.status_code == 503:  # back-pressure: nothing stored, retried
+                        busy.append(1)
+                    else:
                         errors.append(str(r.status_code))
 
     t0 = time.perf_counter()
@@ -144,6 +147,7 @@ def bench_concurrency(tmp: Path, url: str | None, seconds: float, clients: int =
         "drafts_stored": len(stored),
         "lost": len(set(ids) - stored),
         "errors": len(errors),
+        "busy_503": len(busy),
         "audit_entries": n_audit,
         "chain": message if ok else f"BROKEN: {message}",
         "drafts_per_s": round(len(ids) / wall, 1),
