@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
@@ -16,6 +16,8 @@ from rag.services import Services
 from rag.store.drafts import DraftConflict, DraftNotFound, DraftStore
 
 router = APIRouter(tags=["drafts"])
+# Row ids are 64-bit: a larger number is a 422, never a database overflow.
+ImageId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 WORKLIST = ("awaiting_review", "drafted", "abstained")
 
 
@@ -142,7 +144,7 @@ async def correct_draft(draft_id: str, svc: ServicesDep, request: Request) -> Dr
 
 
 @router.get("/v1/images/{image_id}.png")
-async def get_image(image_id: int, svc: ServicesDep) -> Response:
+async def get_image(image_id: ImageId, svc: ServicesDep) -> Response:
     """A study image's de-identified preview."""
     png = await _call(store_of(svc).image, image_id)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private"})

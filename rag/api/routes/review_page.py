@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from rag.api.draft_schemas import DraftPatch, TextEditIn
-from rag.api.routes.drafts import WORKLIST, apply_patch, sign_draft_now, store_of
+from rag.api.routes.drafts import WORKLIST, ImageId, apply_patch, sign_draft_now, store_of
 from rag.api.schemas import validation_message
 from rag.domain import FINDING_NAMES, Finding
 from rag.review.lifecycle import flagged
@@ -172,7 +172,7 @@ async def monitor_page(
 
 
 @router.get("/images/{image_id}.png")
-async def image(request: Request, image_id: int) -> Response:
+async def image(request: Request, image_id: ImageId) -> Response:
     """A study image's de-identified preview (cookie auth)."""
     if reviewer_of(request) is None:
         return Response(status_code=401)
