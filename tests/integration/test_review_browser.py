@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -40,16 +41,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Services]]:
-    """The app over tiny services with key auth, served by uvicorn on a free loopback port."""
-    base = build_tiny_services(tmp_path)
-    encoder = FakeImageEncoder(
-        {Finding.cardiomegaly: 0.9, Finding.pleural_effusion: 0.05, Finding.edema: 0.5}
-    )
-    encoder.guard_calibration = UNCERTIFIED  # type: ignore[attr-defined]
-    settings = base.settings.model_copy(update={"auth": "keys"})
-    svc = dataclasses.replace(base, settings=settings, image_encoder=encoder)
+@contextmanager
+def _serving(svc: Services) -> Iterator[str]:
+    """Serve the app over `svc` with uvicorn on a free loopback port."""
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(services=svc), host="127.0.0.1", port=port, log_level="warning")
@@ -61,10 +55,28 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Services]]:
         time.sleep(0.05)
     assert server.started
     try:
-        yield f"http://127.0.0.1:{port}", svc
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _keyed(tmp_path: Path, encoder: object) -> Services:
+    base = build_tiny_services(tmp_path)
+    settings = base.settings.model_copy(update={"auth": "keys"})
+    return dataclasses.replace(base, settings=settings, image_encoder=encoder)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Services]]:
+    """The app over tiny services with key auth and a fake, uncertified encoder."""
+    encoder = FakeImageEncoder(
+        {Finding.cardiomegaly: 0.9, Finding.pleural_effusion: 0.05, Finding.edema: 0.5}
+    )
+    encoder.guard_calibration = UNCERTIFIED  # type: ignore[attr-defined]
+    svc = _keyed(tmp_path, encoder)
+    with _serving(svc) as url:
+        yield url, svc
 
 
 def _png() -> bytes:
@@ -154,3 +166,56 @@ def test_review_and_sign_with_the_keyboard(served: tuple[str, Services]) -> None
     signed = svc.drafts.signed_report(draft_id)  # type: ignore[union-attr]
     assert signed is not None and signed["final_labels"]["edema"]["state"] == "absent"
     assert "normal" not in signed["report"]["text"]
+
+
+REPO = Path(__file__).resolve().parents[2]
+NIH = Path(os.environ.get("RADRAG_NIH_DATA", REPO.parent / "shared" / "data" / "nih1000"))
+
+
+def test_real_encoder_on_an_nih_image(tmp_path: Path) -> None:
+    """The embedded encoder on a real NIH radiograph: proposal shown, confirmed, signed."""
+    if CHROMIUM is None or not (NIH / "labels.csv").is_file():
+        pytest.skip(f"needs Chromium and the shared NIH subset at {NIH}")
+    from playwright.sync_api import sync_playwright
+
+    from rag.adapters.hf_image_encoder import TransformersImageEncoder
+    from rag.config import DEFAULT_IMAGE_ENCODER
+
+    svc = _keyed(tmp_path, TransformersImageEncoder(DEFAULT_IMAGE_ENCODER))
+    image = sorted((NIH / "test").rglob("*.png"))[0]
+    key = svc.keys.create("rad", ["draft", "reviewer"])
+    with _serving(svc) as url:
+        r = httpx.post(
+            f"{url}/v1/reports/images",
+            headers={"X-API-Key": key},
+            files=[("images", (image.name, image.read_bytes(), "image/png"))],
+            data={"view": "PA"},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["draft_status"] in ("awaiting_review", "abstained")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(f"{url}/review/login")
+            page.fill("#key", key)
+            page.click("button[type=submit]")
+            page.goto(f"{url}/review/drafts/{body['draft_id']}")
+            assert page.locator("img").evaluate("i => i.naturalWidth") == 64
+            proposed = page.locator("table").first.inner_text()
+            assert "(0." in proposed  # the encoder's probabilities are shown
+            # The radiologist reads two findings (what the tiny KB can state) and signs.
+            for f in Finding:
+                page.select_option(f"#label-{f.value}", "")
+            page.select_option("#label-cardiomegaly", "present")
+            page.select_option("#label-pleural_effusion", "absent")
+            with page.expect_navigation():
+                page.click("#redraft")
+            assert page.locator("#status").inner_text() == "drafted"
+            with page.expect_navigation():
+                page.click("#sign")
+            assert page.locator("#status").inner_text() == "signed"
+            browser.close()
+    signed = svc.drafts.signed_report(body["draft_id"])  # type: ignore[union-attr]
+    assert signed is not None and signed["final_labels"]["cardiomegaly"]["state"] == "present"
