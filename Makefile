@@ -21,7 +21,7 @@ export RADRAG_VLLM_PORT ?= 8100
 export RADRAG_VLLM_URL ?= http://127.0.0.1:$(RADRAG_VLLM_PORT)
 
 .PHONY: venv kb run test test-unit test-integration test-vllm lint format bench soak clean \
-	vllm-venv vllm stop
+	vllm-venv vllm stop system-deps
 
 $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,7 +68,10 @@ run: kb vllm  ## start vLLM, then the API on 127.0.0.1:8000 with the vLLM genera
 	$(BIN)/radrag keys ensure-dev
 	RADRAG_GENERATOR=vllm $(BIN)/radrag serve
 
-test: venv vllm-venv  ## everything, including the tier that starts a real vLLM server
+system-deps:  ## PostgreSQL server and Chromium for the integration and browser tests
+	bash scripts/ensure_system_deps.sh
+
+test: venv vllm-venv system-deps  ## everything, including the tier that starts a real vLLM server
 	# --durations: CI's log then shows where its time goes (the vLLM server's start is the
 	# setup of the first vllm test).
 	RADRAG_REQUIRE_VLLM=1 $(BIN)/pytest -q --durations=12
@@ -79,7 +82,7 @@ test-vllm: venv vllm-venv
 test-unit: venv
 	$(BIN)/pytest -q -m unit
 
-test-integration: venv
+test-integration: venv system-deps
 	$(BIN)/pytest -q -m integration
 
 lint: venv
@@ -90,12 +93,15 @@ format: venv
 	$(BIN)/ruff format rag tests bench scripts
 	$(BIN)/ruff check --fix rag tests bench scripts
 
-bench: kb vllm-venv
+bench: kb vllm-venv system-deps
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_crosscheck.py
 	$(BIN)/python bench/bench_encoder.py
+	# Review loop: drafting p95 with the database on vs off, 32 clients for 60 s (SQLite and
+	# PostgreSQL), the simulated 200-study reading session (monitor AUROC vs encoder evaluate).
+	$(BIN)/python bench/bench_review.py
 	bench/time_to_first_report.sh
 	scripts/vllm.sh start
 	# The guard's share of a vLLM draft needs the server (and the extractive figures too).

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     # OpenTelemetry spans for the pipeline stages: none (default), console or otlp (the OTLP
     # exporter package is not a dependency: install opentelemetry-exporter-otlp-proto-http).
     tracing_exporter: Literal["none", "console", "otlp"] = "none"
+    # Drafts, reviews, signed reports, keys and the audit trail live in one database:
+    # SQLite under `home` unless a URL is given (postgresql+psycopg://user:pw@host/db).
+    # persist=false keeps the older files (api_keys.json, audit.jsonl) and stores no drafts.
+    database_url: str | None = Field(default=None, description="SQLAlchemy database URL.")
+    persist: bool = Field(default=True, description="Store drafts (false: files, no drafts).")
+    # `radrag monitor` alerts when a figure crosses one of these bounds.
+    monitor_min_auroc: float = Field(default=0.7, ge=0.0, le=1.0)
+    monitor_max_ece: float = Field(default=0.15, ge=0.0, le=1.0)
+    monitor_min_acceptance: float = Field(default=0.5, ge=0.0, le=1.0)
+    monitor_max_abstention: float = Field(default=0.5, ge=0.0, le=1.0)
 
     @field_validator("host")
     @classmethod
@@ -99,6 +109,18 @@ class Settings(BaseSettings):
     def audit_file(self) -> Path:
         """The hash-chained audit trail."""
         return self.home / "audit.jsonl"
+
+    @property
+    def db_url(self) -> str:
+        """The database URL: RADRAG_DATABASE_URL, else SQLite under home."""
+        return self.database_url or f"sqlite:///{self.home.resolve() / 'radrag.db'}"
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url_known(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql+psycopg:// URL")
+        return v
 
     @field_validator("vllm_url")
     @classmethod

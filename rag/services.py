@@ -19,6 +19,10 @@ from rag.security.audit import AuditLog
 from rag.security.keys import KeyStore
 from rag.stages.decide import DecisionPolicy
 from rag.stages.generate import ExtractiveGenerator
+from rag.store.audit import DbAuditLog
+from rag.store.database import Database
+from rag.store.drafts import DraftStore
+from rag.store.keys import DbKeyStore
 
 
 class KBHolder:
@@ -83,13 +87,22 @@ class Services:
     # Loaded on first image request (torch model load), so label-only use pays nothing.
     image_encoder: ImageEncoder | None = None
     _encoder_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    keys: KeyStore = field(default=None)  # type: ignore[assignment]
-    audit: AuditLog = field(default=None)  # type: ignore[assignment]
+    keys: KeyStore | DbKeyStore = field(default=None)  # type: ignore[assignment]
+    audit: AuditLog | DbAuditLog = field(default=None)  # type: ignore[assignment]
+    # The database (drafts, reviews, keys, audit); None when settings.persist is off.
+    db: Database | None = None
+    drafts: DraftStore | None = None
     # How long the image encoder took to load (None until it is loaded here), for /metrics.
     encoder_load_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        # Key store and audit trail live under the settings' home unless given.
+        # Keys and the audit trail share the drafts' database, so several API processes
+        # serve one data set; with persist off they stay in files under the home.
+        if self.settings.persist:
+            self.db = self.db or Database.open(self.settings.db_url)
+            self.keys = self.keys or DbKeyStore(self.db)
+            self.audit = self.audit or DbAuditLog(self.db)
+            self.drafts = self.drafts or DraftStore(self.db)
         self.keys = self.keys or KeyStore(self.settings.keys_file)
         self.audit = self.audit or AuditLog(self.settings.audit_file)
 

@@ -89,3 +89,24 @@ def client(tiny_services: Services):
 
     with TestClient(create_app(services=tiny_services)) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    """A real PostgreSQL server for the session (skips only when the binaries are missing)."""
+    from tests.postgres_server import MISSING, pg_bin, postgres_server
+
+    if pg_bin() is None:
+        pytest.skip(MISSING)
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: SQLite in a temp folder, or a fresh database on the real server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'radrag.db'}"
+    from tests.postgres_server import fresh_database
+
+    return fresh_database(request.getfixturevalue("postgres_admin_url"))

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from rag import __version__
 from rag.api import deps, errors
-from rag.api.routes import health, images, kb, metrics, reports, verify
+from rag.api.routes import drafts, health, images, kb, metrics, reports, review_page, verify
 from rag.api.watch import watch_pointer
 from rag.config import Settings, get_settings
 from rag.observability.http import ObservabilityMiddleware
@@ -73,4 +73,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             module.router, dependencies=[Depends(deps.require(scope)), Depends(limiter)]
         )
     app.include_router(kb.router, dependencies=[Depends(deps.require("admin"))])
+    app.include_router(drafts.router, dependencies=[Depends(deps.require("reviewer"))])
+    # The review page authenticates by its own cookie (see rag.api.routes.review_page).
+    app.include_router(review_page.router)
+    app.mount("/review/static", review_page.static, name="review-static")
     return app

@@ -122,6 +122,12 @@ class ReportCreate(BaseModel):
     )
     indication: str | None = Field(default=None, max_length=MAX_TEXT)
     prior_report: str | None = Field(default=None, max_length=MAX_TEXT)
+    # Patient-free study metadata, stored with the draft (see rag.review.models.StudyMeta).
+    study_instance_uid: str | None = Field(default=None, max_length=64)
+    accession_number: str | None = Field(default=None, max_length=16)
+    view: str | None = Field(default=None, max_length=16)
+    sex: Literal["F", "M", "O", "U"] | None = None
+    age_band: Literal["0-17", "18-39", "40-59", "60-79", "80+"] | None = None
 
     def to_domain(self) -> DraftRequest:
         """Translate to the domain request (raises ValueError on an inconsistent label set)."""
@@ -220,6 +226,9 @@ class ReportResponse(BaseModel):
     verdicts: list[VerdictPublic]
     repairs: list[RepairPublic]
     provenance: Provenance
+    # The stored draft (GET /v1/drafts/{draft_id}); None when persistence is off.
+    draft_id: str | None = None
+    draft_status: str | None = None
 
     @classmethod
     def of(cls, r: ReportResult, reveal_rejected: bool = False) -> ReportResponse:

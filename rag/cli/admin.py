@@ -15,16 +15,22 @@ audit_app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=Tr
 
 
 def _store():
-    from rag.security.keys import KeyStore
+    s = get_settings()
+    if not s.persist:
+        from rag.security.keys import KeyStore
 
-    return KeyStore(get_settings().keys_file)
+        return KeyStore(s.keys_file)
+    from rag.store.database import Database
+    from rag.store.keys import DbKeyStore
+
+    return DbKeyStore(Database.open(s.db_url))
 
 
 @keys_app.command("create")
 def create_key(
     key_id: Annotated[str, typer.Option("--id", help="a name for the key")],
     scopes: Annotated[
-        str, typer.Option(help="comma-separated: draft,verify,admin")
+        str, typer.Option(help="comma-separated: draft,verify,admin,reviewer")
     ] = "draft,verify",
 ) -> None:
     """Create a key; it is printed once and only its hash is stored."""
@@ -58,22 +64,34 @@ def ensure_dev_key() -> None:
     store = _store()
     if not path.exists() or store.lookup(path.read_text().strip()) is None:
         store.revoke("local-dev")
-        key = store.create("local-dev", ["draft", "verify", "admin"])
+        key = store.create("local-dev", ["draft", "verify", "admin", "reviewer"])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(key + "\n")
         path.chmod(0o600)
     typer.echo(
-        f"local development API key in {path} (scopes draft,verify,admin); use it as\n"
+        f"local development API key in {path} (scopes draft,verify,admin,reviewer); use it as\n"
         f'  curl -H "Authorization: Bearer $(cat {path})" ...'
     )
 
 
 @audit_app.command("verify")
-def audit_verify(file: Annotated[Path | None, typer.Option(help="audit file")] = None) -> None:
+def audit_verify(
+    file: Annotated[Path | None, typer.Option(help="a JSONL audit file (default: the DB)")] = None,
+) -> None:
     """Check the audit trail's hash chain (exit 1 if it was altered)."""
     from rag.security.audit import verify_chain
 
-    path = file or get_settings().audit_file
+    s = get_settings()
+    if file is None and s.persist:
+        from rag.store.audit import verify_db_chain
+        from rag.store.database import Database
+
+        ok, _, message = verify_db_chain(Database.open(s.db_url))
+        if not ok:
+            raise fail(f"audit chain in the database: {message}", code=1)
+        typer.echo(message)
+        return
+    path = file or s.audit_file
     if not path.exists():
         raise fail(f"no audit file at {path}", code=1)
     ok, _, message = verify_chain(path)

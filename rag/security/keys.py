@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCOPES = ("draft", "verify", "admin")
+SCOPES = ("draft", "verify", "admin", "reviewer")
 
 
 def hash_key(key: str) -> str:

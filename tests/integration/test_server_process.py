@@ -7,7 +7,8 @@ import signal
 import httpx
 import pytest
 
-from rag.security.keys import KeyStore
+from rag.store.database import Database
+from rag.store.keys import DbKeyStore
 from tests.integration.processes import free_port, serve_api
 
 pytestmark = pytest.mark.integration
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.integration
 
 def test_serve_drafts_over_http(real_settings, real_kb) -> None:
     port = free_port()
-    key = KeyStore(real_settings.keys_file).create(f"it-{port}", ["draft"])
+    # Keys live in the database the server process opens (SQLite under its home).
+    key = DbKeyStore(Database.open(real_settings.db_url)).create(f"it-{port}", ["draft"])
     auth = {"Authorization": f"Bearer {key}"}
     api = serve_api(real_settings, port)
     base = api.base
@@ -31,6 +33,7 @@ def test_serve_drafts_over_http(real_settings, real_kb) -> None:
         body = r.json()
         assert body["status"] == "drafted"
         assert body["provenance"]["kb_version"] == real_kb.version
+        assert len(body["draft_id"]) == 32  # stored by the server process
         bad = httpx.post(
             f"{base}/v1/reports", json={"labels": {"pneumothorax": 3}}, timeout=30, headers=auth
         )

@@ -5,17 +5,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import subprocess
 import sys
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from sqlalchemy import select, update
 
 from rag.api.app import create_app
 from rag.config import Settings
 from rag.security.audit import verify_chain
 from rag.services import Services
+from rag.store.audit import verify_db_chain
+from rag.store.tables import AuditRow
 
 pytestmark = pytest.mark.unit
 BODY = {"labels": {"cardiomegaly": "present", "pleural_effusion": "absent"}}
@@ -48,8 +52,9 @@ def test_keys_and_scopes(keyed: Services) -> None:
         assert c.post("/v1/reports", json=BODY, headers=_auth(drafter)).status_code == 401
         new = keyed.keys.create("drafter-2", ["draft", "verify"])
         assert c.post("/v1/reports", json=BODY, headers=_auth(new)).status_code == 200
-    stored = keyed.settings.keys_file.read_text()
-    assert drafter not in stored and checker not in stored and new not in stored
+    # Only hashes are stored: no key appears anywhere in the database file.
+    stored = b"".join(p.read_bytes() for p in keyed.settings.home.glob("radrag.db*"))
+    assert stored and all(k.encode() not in stored for k in (drafter, checker, new))
 
 
 def test_auth_off_is_loopback_only() -> None:
@@ -66,14 +71,53 @@ def test_audit_trail_is_chained_and_holds_no_patient_text(tiny_services: Service
             json={"labels": {"edema": "absent"}, "text": "No edema.", "indication": marker},
         )
         c.post("/v1/reports", json={"labels": {"fracture": "present"}})
-    path = tiny_services.settings.audit_file
-    text = path.read_text()
-    assert marker not in text
-    entries = [json.loads(x) for x in text.splitlines()]
+    db = tiny_services.db
+    assert db is not None
+    with db.read() as s:
+        bodies = [r.body for r in s.scalars(select(AuditRow).order_by(AuditRow.seq))]
+    assert all(marker not in b for b in bodies)
+    entries = [json.loads(x) for x in bodies]
     assert [e["action"] for e in entries] == ["draft", "verify", "draft"]
     assert entries[0]["decision"] == "drafted" and entries[2]["decision"] == "abstained"
     assert entries[0]["kb_version"] and entries[0]["verdicts"][0]["verdict"] == "supported"
-    assert verify_chain(path)[0]
+    assert entries[0]["draft_id"] and entries[2]["draft_id"]
+    assert verify_db_chain(db)[0]
+    env = {**os.environ, "RADRAG_HOME": str(tiny_services.settings.home)}
+    cli = [sys.executable, "-m", "rag.cli", "audit", "verify"]
+    assert subprocess.run(cli, capture_output=True, check=False, env=env).returncode == 0
+    # Editing a decision in the database breaks the chain.
+    with db.write() as s:
+        s.execute(
+            update(AuditRow)
+            .where(AuditRow.seq == 2)
+            .values(body=bodies[1].replace('"supported"', '"flagged"'))
+        )
+    ok, _, msg = verify_db_chain(db)
+    assert not ok and "seq 2" in msg
+    assert subprocess.run(cli, capture_output=True, check=False, env=env).returncode == 1
+
+
+def test_file_audit_trail_still_verifies(tiny_services: Services, tmp_path) -> None:
+    """With persistence off the trail is the JSONL file, chained the same way."""
+    settings = tiny_services.settings.model_copy(update={"persist": False})
+    svc = Services(
+        settings=settings,
+        embedder=tiny_services.embedder,
+        kb=tiny_services.kb,
+        pipeline=tiny_services.pipeline,
+    )
+    marker = "PATIENT-JANE-DOE-4471"
+    with TestClient(create_app(services=svc)) as c:
+        r = c.post("/v1/reports", json={**BODY, "indication": marker, "prior_report": marker})
+        assert r.json()["draft_id"] is None
+        c.post(
+            "/v1/verify",
+            json={"labels": {"edema": "absent"}, "text": "No edema.", "indication": marker},
+        )
+        c.post("/v1/reports", json={"labels": {"fracture": "present"}})
+    path = settings.audit_file
+    text = path.read_text()
+    assert marker not in text and verify_chain(path)[0]
     cli = [sys.executable, "-m", "rag.cli", "audit", "verify", "--file", str(path)]
     assert subprocess.run(cli, capture_output=True, check=False).returncode == 0
     # Editing a decision breaks the chain; so does deleting a line.

@@ -1,0 +1,1 @@
+"""The review loop: draft lifecycle, reviewer edits, signing, and monitoring from corrections."""

@@ -1,0 +1,1 @@
+"""Persistence: studies, drafts, reviews, signed reports, API keys and the audit trail."""
