@@ -97,7 +97,10 @@ class Services:
 
                 s = self.settings
                 self.image_encoder = load_image_encoder(
-                    s.image_encoder, s.image_encoder_kind, s.image_encoder_device, s.image_encoder_dtype
+                    s.image_encoder,
+                    s.image_encoder_kind,
+                    s.image_encoder_device,
+                    s.image_encoder_dtype,
                 )
             return self.image_encoder
 

@@ -14,7 +14,12 @@ app = typer.Typer(
     help="Train, calibrate and evaluate the embedded image encoder.", no_args_is_help=True
 )
 
-DataOpt = Annotated[Path, typer.Option("--data", help="an nih1000-style folder with labels.csv")]
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="a labelled folder: nih1000-style or a site labels.csv")
+]
+KindOpt = Annotated[
+    str, typer.Option(help="auto (encoder.json, else transformers), chexnet, torchxrayvision")
+]
 
 
 def default_checkpoint() -> Path:
@@ -40,6 +45,20 @@ def _check(data: Path) -> None:
         raise fail(f"--data: {data} has no labels.csv")
 
 
+def _load(checkpoint: Path | None, kind: str):
+    """The encoder of a folder, loaded the way the service loads it."""
+    from rag.adapters.image_encoders import EncoderLoadError, load_image_encoder
+    from rag.config import get_settings
+
+    s = get_settings()
+    try:
+        return load_image_encoder(
+            checkpoint or default_checkpoint(), kind, s.image_encoder_device, s.image_encoder_dtype
+        )
+    except EncoderLoadError as exc:
+        raise fail(f"--checkpoint: {exc}") from None
+
+
 @app.command()
 def train(
     data: DataOpt,
@@ -60,36 +79,46 @@ def train(
     target = out or default_checkpoint()
     info = run_train(data, target, TrainConfig(epochs=epochs, limit=limit, seed=seed))
     info["split_sizes"] = {k: len(v) for k, v in by_split(read_records(data)).items()}
-    calibrate(target, data)
-    metrics = evaluate(target, data, _ood_set(get_settings().assets_dir))
+    calibrate(_load(target, "transformers"), data)
+    metrics = evaluate(_load(target, "transformers"), data, _ood_set(get_settings().assets_dir))
     cmd = f"radrag encoder train --data {data} --epochs {epochs} --seed {seed}"
     write_card(target, info, metrics, cmd + (f" --limit {limit}" if limit else ""))
     typer.echo(json.dumps({"train": info, "test": metrics}, indent=2))
 
 
 @app.command("calibrate")
-def calibrate_cmd(data: DataOpt, checkpoint: Annotated[Path | None, typer.Option()] = None) -> None:
-    """Refit temperatures, bands and the OOD threshold of a checkpoint folder."""
+def calibrate_cmd(
+    data: DataOpt,
+    checkpoint: Annotated[Path | None, typer.Option()] = None,
+    kind: KindOpt = "auto",
+) -> None:
+    """Fit temperatures, bands and the OOD model on the calibrate patients; record the split."""
     from rag.encoder.evaluate import calibrate
 
     _check(data)
-    typer.echo(json.dumps(calibrate(checkpoint or default_checkpoint(), data), indent=2))
+    try:
+        res = calibrate(_load(checkpoint, kind), data)
+    except ValueError as exc:
+        raise fail(f"--data: {exc}") from None
+    typer.echo(json.dumps(res, indent=2))
 
 
 @app.command()
 def evaluate(
     data: DataOpt,
     checkpoint: Annotated[Path | None, typer.Option()] = None,
+    kind: KindOpt = "auto",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Score the held-out test patients: AUROC, ECE and OOD AUROC."""
+    """Score the held-out test patients: AUROC (bootstrap interval), ECE and OOD AUROC."""
     from rag.config import get_settings
     from rag.encoder.evaluate import evaluate as run_eval
 
     _check(data)
-    metrics = run_eval(
-        checkpoint or default_checkpoint(), data, _ood_set(get_settings().assets_dir)
-    )
+    try:
+        metrics = run_eval(_load(checkpoint, kind), data, _ood_set(get_settings().assets_dir))
+    except ValueError as exc:
+        raise fail(f"--data: {exc}") from None
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))
     else:

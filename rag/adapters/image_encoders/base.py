@@ -109,6 +109,8 @@ class CalibratedImageEncoder:
         self.ood_mean = np.array(ood["mean"]) if ood else None
         self.ood_precision = np.array(ood["precision"]) if ood else None
         self.ood_threshold = float(ood["threshold"]) if ood else None
+        proj = (ood or {}).get("projection")
+        self.ood_projection = np.array(proj) if proj is not None else None
         self.guard_calibration = read_json(root, GUARD)
         folder = str(root) if root else source
         self.missing = tuple(
@@ -152,6 +154,8 @@ class CalibratedImageEncoder:
         """Mahalanobis distances to the in-distribution features, or None without ood.json."""
         if self.ood_mean is None or self.ood_precision is None:
             return None
+        if self.ood_projection is not None:
+            features = features @ self.ood_projection.T
         return mahalanobis(features, self.ood_mean, self.ood_precision)
 
     def encode_many(self, images: Sequence[DecodedImage]) -> list[ImageScores]:
