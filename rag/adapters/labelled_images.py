@@ -170,7 +170,7 @@ def reference_matrix(records: list[LabelledImage], findings: list[Finding]) -> n
 def write_split(folder: Path, data: LabelledFolder, used: dict[str, int]) -> None:
     """Record in the encoder folder which split of which data fitted what."""
     record = {
-        "data": str(data.root),
+        "data": data.root.name,  # the folder name only: no machine paths in a model folder
         "data_sha256": data.digest(),
         "dataset_kind": data.kind,
         **data.split.to_json(),

@@ -29,15 +29,23 @@ def default_checkpoint() -> Path:
     return Path(DEFAULT_IMAGE_ENCODER)
 
 
-def _ood_set(assets: Path) -> dict[str, list]:
+def _ood_set(assets: Path, data: Path | None = None) -> dict[str, list]:
+    """Out-of-distribution images by source: paediatric JPEGs, non-chest, lateral-like."""
     from rag.adapters.image_io import decode_image
+    from rag.adapters.labelled_images import load_image, open_folder
     from rag.adapters.registry_images import pneumonia_jpegs
-    from rag.encoder.ood_images import synthetic_non_chest
+    from rag.encoder.ood_images import lateral_like, synthetic_non_chest
 
-    return {
+    out = {
         "paediatric_jpegs": [decode_image(p.read_bytes()) for p in pneumonia_jpegs(assets)],
         "synthetic_non_chest": synthetic_non_chest(),
     }
+    if data is not None:
+        # From certify patients: never the test images they are compared against.
+        folder = open_folder(data)
+        recs = folder.split.select(folder.records, "certify")[:16]
+        out["lateral_like"] = lateral_like([load_image(r) for r in recs])
+    return out
 
 
 def _check(data: Path) -> None:
@@ -80,7 +88,9 @@ def train(
     info = run_train(data, target, TrainConfig(epochs=epochs, limit=limit, seed=seed))
     info["split_sizes"] = {k: len(v) for k, v in by_split(read_records(data)).items()}
     calibrate(_load(target, "transformers"), data)
-    metrics = evaluate(_load(target, "transformers"), data, _ood_set(get_settings().assets_dir))
+    metrics = evaluate(
+        _load(target, "transformers"), data, _ood_set(get_settings().assets_dir, data)
+    )
     cmd = f"radrag encoder train --data {data} --epochs {epochs} --seed {seed}"
     write_card(target, info, metrics, cmd + (f" --limit {limit}" if limit else ""))
     typer.echo(json.dumps({"train": info, "test": metrics}, indent=2))
@@ -116,7 +126,7 @@ def evaluate(
 
     _check(data)
     try:
-        metrics = run_eval(_load(checkpoint, kind), data, _ood_set(get_settings().assets_dir))
+        metrics = run_eval(_load(checkpoint, kind), data, _ood_set(get_settings().assets_dir, data))
     except ValueError as exc:
         raise fail(f"--data: {exc}") from None
     if as_json:

@@ -32,8 +32,9 @@ from rag.encoder.calibration import (
     fit_temperature,
     sigmoid,
 )
+from rag.encoder.pixel_ood import fit_pixel_model, pixel_distance
 
-OOD_QUANTILE = 0.95  # about 5% of in-distribution calibration images are flagged
+OOD_QUANTILE = 0.975  # per detector; with two, about 5% of calibration images are flagged
 BOOTSTRAP = 1000
 
 
@@ -85,15 +86,21 @@ def calibrate(enc: CalibratedImageEncoder, data_root: Path) -> dict[str, object]
         json.dumps({"method": "temperature", "split": "calibrate", "findings": findings}, indent=1)
     )
     fit_recs, thr_recs = _ood_sets(data)
-    _, fit_feats = _raw(enc, _images(fit_recs))
+    fit_images, thr_images = _images(fit_recs), _images(thr_recs)
+    _, fit_feats = _raw(enc, fit_images)
     projection = fit_projection(fit_feats)
-    enc.ood_projection = projection
     mu, precision = fit_gaussian(fit_feats if projection is None else fit_feats @ projection.T)
-    enc.ood_mean, enc.ood_precision = mu, precision
-    dist = enc.ood_scores(_raw(enc, _images(thr_recs))[1])
+    enc.ood_projection, enc.ood_mean, enc.ood_precision = projection, mu, precision
+    enc.ood_pixels = None
+    dist = enc.feature_distances(_raw(enc, thr_images)[1])
     assert dist is not None
+    # Two detectors, either of which flags: each at 97.5% keeps ~5% of calibration flagged.
     threshold = float(np.quantile(dist, OOD_QUANTILE))
-    enc.ood_threshold = threshold
+    pixels = fit_pixel_model(fit_images)
+    pixels["threshold"] = round(
+        float(np.quantile(pixel_distance(pixels, thr_images), OOD_QUANTILE)), 4
+    )
+    enc.ood_feature_threshold, enc.ood_pixels, enc.ood_threshold = threshold, pixels, 1.0
     ood = {
         "method": "mahalanobis",
         "features": "the encoder's pooled last feature map",
@@ -103,13 +110,19 @@ def calibrate(enc: CalibratedImageEncoder, data_root: Path) -> dict[str, object]
         "threshold": round(threshold, 4),
         "mean": np.round(mu, 6).tolist(),
         "precision": np.round(precision, 6).tolist(),
+        "pixels": pixels,
+        "score": "max(feature distance / threshold, pixel distance / pixels.threshold) > 1",
     }
     if projection is not None:
         ood["projection"] = np.round(projection, 6).tolist()
     (enc.root / OOD).write_text(json.dumps(ood))
     used = {"calibrate": len(recs), "ood_fit": len(fit_recs), "ood_threshold": len(thr_recs)}
     write_split(enc.root, data, used)
-    return {"findings": findings, "ood_threshold": round(threshold, 4), "images": used}
+    return {
+        "findings": findings,
+        "ood_threshold": {"features": round(threshold, 4), "pixels": pixels["threshold"]},
+        "images": used,
+    }
 
 
 def bootstrap_macro(
@@ -143,7 +156,8 @@ def evaluate(
     """AUROC per finding and macro (with a bootstrap interval), ECE, OOD AUROC by source."""
     data = open_folder(data_root)
     recs = data.split.select(data.records, split)
-    logits, feats = _raw(enc, _images(recs))
+    images = _images(recs)
+    logits, feats = _raw(enc, images)
     probs = enc.calibrated(logits)
     y = reference_matrix(recs, enc.findings)
     per = {f.value: _auroc(probs[:, j], y[:, j]) for j, f in enumerate(enc.findings)}
@@ -167,9 +181,16 @@ def evaluate(
         enc.bands[f].state(p).value for row in probs for f, p in zip(enc.findings, row, strict=True)
     ]
     result["uncertain_fraction"] = round(float(np.mean([s == "uncertain" for s in states])), 4)
-    in_d = enc.ood_scores(feats)
+    in_d = enc.ood_scores(feats, images)
     if in_d is not None and any(ood_sets.values()):
         result |= ood_report(enc, in_d, ood_sets)
+        if enc.ood_pixels:  # each detector alone, for the OOD table
+            result["ood_auroc_features_only"] = _separation(
+                enc.feature_distances(feats), ood_sets, enc.feature_distances, enc
+            )
+            result["ood_auroc_pixels_only"] = _separation(
+                pixel_distance(enc.ood_pixels, images), ood_sets, None, enc
+            )
     return result
 
 
@@ -181,7 +202,7 @@ def ood_report(
     dists = {}
     for name, group in ood_sets.items():
         if group:
-            d = enc.ood_scores(_raw(enc, group)[1])
+            d = enc.ood_scores(_raw(enc, group)[1], group)
             assert d is not None
             dists[name] = d
 
@@ -196,3 +217,18 @@ def ood_report(
         "ood_auroc_by_source": {k: _sep(d) for k, d in dists.items()},
         "ood_flagged_by_source": {k: round(float(np.mean(d > thr)), 4) for k, d in dists.items()},
     }
+
+
+def _separation(in_d, ood_sets, by_features, enc: CalibratedImageEncoder) -> dict[str, float]:
+    """OOD AUROC per source of one detector (features if `by_features`, else pixels)."""
+    out = {}
+    for name, group in ood_sets.items():
+        if not group:
+            continue
+        if by_features is not None:
+            d = by_features(_raw(enc, group)[1])
+        else:
+            d = pixel_distance(enc.ood_pixels, group)
+        labels = np.r_[np.zeros(len(in_d)), np.ones(len(d))]
+        out[name] = round(auroc(np.r_[in_d, d], labels) or 0.0, 4)
+    return out

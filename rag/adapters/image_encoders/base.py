@@ -108,9 +108,12 @@ class CalibratedImageEncoder:
         ood = read_json(root, OOD)
         self.ood_mean = np.array(ood["mean"]) if ood else None
         self.ood_precision = np.array(ood["precision"]) if ood else None
-        self.ood_threshold = float(ood["threshold"]) if ood else None
+        self.ood_feature_threshold = float(ood["threshold"]) if ood else None
         proj = (ood or {}).get("projection")
         self.ood_projection = np.array(proj) if proj is not None else None
+        # With a pixel model too, the score is the larger ratio to either limit (limit 1).
+        self.ood_pixels: dict | None = (ood or {}).get("pixels")
+        self.ood_threshold = 1.0 if self.ood_pixels else self.ood_feature_threshold
         self.guard_calibration = read_json(root, GUARD)
         folder = str(root) if root else source
         self.missing = tuple(
@@ -150,19 +153,37 @@ class CalibratedImageEncoder:
             return np.exp(logits)
         return sigmoid(logits / self.temperatures)
 
-    def ood_scores(self, features: np.ndarray) -> np.ndarray | None:
-        """Mahalanobis distances to the in-distribution features, or None without ood.json."""
+    def feature_distances(self, features: np.ndarray) -> np.ndarray | None:
+        """Mahalanobis distances of the encoder's features, or None without ood.json."""
         if self.ood_mean is None or self.ood_precision is None:
             return None
         if self.ood_projection is not None:
             features = features @ self.ood_projection.T
         return mahalanobis(features, self.ood_mean, self.ood_precision)
 
+    def ood_scores(
+        self, features: np.ndarray, images: Sequence[DecodedImage] | None = None
+    ) -> np.ndarray | None:
+        """OOD scores (over `ood_threshold` = out of distribution), or None without ood.json.
+
+        With a pixel model: max(feature distance / its limit, pixel distance / its limit).
+        """
+        from rag.encoder.pixel_ood import pixel_distance
+
+        d = self.feature_distances(features)
+        if d is None or not self.ood_pixels:
+            return d
+        if images is None:
+            raise ValueError("this encoder's OOD model reads pixels too: pass the images")
+        assert self.ood_feature_threshold is not None
+        pix = pixel_distance(self.ood_pixels, images) / float(self.ood_pixels["threshold"])
+        return np.maximum(d / self.ood_feature_threshold, pix)
+
     def encode_many(self, images: Sequence[DecodedImage]) -> list[ImageScores]:
         """Encode several images in one forward pass."""
         logits, feats = self.raw(images)
         probs = self.calibrated(logits)
-        ood = self.ood_scores(feats)
+        ood = self.ood_scores(feats, images)
         return [
             ImageScores(
                 probabilities={
