@@ -74,6 +74,11 @@ def train(
     epochs: Annotated[int, typer.Option(min=1)] = 40,
     limit: Annotated[int | None, typer.Option(min=8, help="use only N training images")] = None,
     seed: int = 0,
+    extra: Annotated[
+        list[Path] | None,
+        typer.Option(help="NIH-style folder whose train-split patients join training"),
+    ] = None,
+    width: Annotated[int, typer.Option(min=4, max=128, help="first-stage channels")] = 16,
 ) -> None:
     """Train on the patient-level train split, calibrate on valid, score test, write a card."""
     from rag.adapters.nih_images import by_split, read_records
@@ -85,13 +90,15 @@ def train(
 
     _check(data)
     target = out or default_checkpoint()
-    info = run_train(data, target, TrainConfig(epochs=epochs, limit=limit, seed=seed))
+    cfg = TrainConfig(epochs=epochs, limit=limit, seed=seed, extra=tuple(extra or ()), width=width)
+    info = run_train(data, target, cfg)
     info["split_sizes"] = {k: len(v) for k, v in by_split(read_records(data)).items()}
     calibrate(_load(target, "transformers"), data)
     metrics = evaluate(
         _load(target, "transformers"), data, _ood_set(get_settings().assets_dir, data)
     )
-    cmd = f"radrag encoder train --data {data} --epochs {epochs} --seed {seed}"
+    cmd = f"radrag encoder train --data {data} --epochs {epochs} --seed {seed} --width {width}"
+    cmd += "".join(f" --extra {p}" for p in extra or ())
     write_card(target, info, metrics, cmd + (f" --limit {limit}" if limit else ""))
     typer.echo(json.dumps({"train": info, "test": metrics}, indent=2))
 
