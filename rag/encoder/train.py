@@ -18,7 +18,6 @@ from rag.adapters.nih_images import (
     read_records,
     targets,
 )
-from rag.domain import DecodedImage
 from rag.encoder.model import tiny_resnet
 
 
@@ -116,10 +115,3 @@ def _small(pixels: np.ndarray) -> np.ndarray:
         return pixels
     im = Image.fromarray(pixels).resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)
     return np.asarray(im)
-
-
-def decoded(data: Path, split: str) -> tuple[list[DecodedImage], np.ndarray, list[str]]:
-    """A split's images, multi-hot NIH targets, and view positions."""
-    recs = by_split(read_records(data))[split]
-    images = [DecodedImage(pixels=load_pixels(r), source="png") for r in recs]
-    return images, targets(recs), [r.view for r in recs]
