@@ -69,7 +69,7 @@ def uncertified(calibration: dict | None, labels: LabelSet) -> AbstentionReason 
         return AbstentionReason(
             code="risk_not_certified",
             message=f"drafts from this image encoder could not be certified at risk <= {alpha}"
-            f" on validation (measured risk {risk:.2f}); its label set is not trusted",
+            f" on its certify patients (measured risk {risk:.2f}); its label set is not trusted",
             suggestion="have a radiologist read the images, or send a reviewed label set",
         )
     score = stated_confidence(labels)
