@@ -121,3 +121,30 @@ def test_probability_outputs_get_exactly_one_sigmoid(kind: str, tmp_path: Path) 
     j = enc.findings.index(Finding.pneumothorax)
     col = enc.columns[Finding.pneumothorax][0]
     assert enc.calibrated(logits)[0, j] == pytest.approx(float(own[col]), abs=1e-4)
+
+
+# The transformers kind's CLI path is test_encoder_training's.
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["chexnet", "torchxrayvision"])
+def test_cli_calibrates_and_evaluates_each_kind(
+    kind: str, site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import rag.cli.encoder as encoder_cli
+    from rag.cli import app
+
+    # The registry JPEGs are not needed to show the command works for the kind.
+    monkeypatch.setattr(
+        encoder_cli, "_ood_set", lambda *_: {"synthetic_non_chest": synthetic_non_chest(1, 32)}
+    )
+    BUILDERS[kind](tmp_path)
+    runner = CliRunner()
+    args = ["--data", str(site), "--checkpoint", str(tmp_path)]
+    r = runner.invoke(app, ["encoder", "calibrate", *args])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["encoder", "evaluate", *args, "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["kind"] == kind
+    r = runner.invoke(app, ["encoder", "evaluate", "--data", str(site), "--checkpoint", "/nope"])
+    assert r.exit_code == 2 and "--checkpoint" in r.output
