@@ -56,8 +56,14 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=4000, ge=1)
     image_encoder: str = Field(
         default=DEFAULT_IMAGE_ENCODER,
-        description="Image classifier folder or hub id (with label_map.json).",
+        description="Image encoder folder (or a transformers hub id); see the README.",
     )
+    # "auto": the kind recorded in the folder's encoder.json, else a transformers classifier.
+    image_encoder_kind: Literal["auto", "transformers", "chexnet", "torchxrayvision"] = "auto"
+    image_encoder_device: str = Field(
+        default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$", description="'auto': CUDA if any."
+    )
+    image_encoder_dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, description="Per upload.")
     max_images: int = Field(default=4, ge=1, le=16)
     max_image_pixels: int = Field(default=40_000_000, ge=4096)

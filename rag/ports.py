@@ -75,9 +75,15 @@ class Generator(Protocol):
 
 
 class ImageEncoder(Protocol):
-    """Reads one chest X-ray and gives a calibrated probability per finding it can assess."""
+    """Reads one chest X-ray and gives a calibrated probability per finding it can assess.
+
+    `missing` names the files the encoder lacks to draft (file, command that writes it):
+    the image path fails closed on any. `guard_calibration` is its certification.
+    """
 
     id: str
+    missing: tuple[tuple[str, str], ...]
+    guard_calibration: dict | None
 
     def encode(self, image: DecodedImage) -> ImageScores:
         """Calibrated per-finding probabilities and an out-of-distribution score."""

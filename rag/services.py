@@ -110,10 +110,16 @@ class Services:
         """The image encoder, loaded once from settings on first use."""
         with self._encoder_lock:
             if self.image_encoder is None:
-                from rag.adapters.hf_image_encoder import TransformersImageEncoder
+                from rag.adapters.image_encoders import load_image_encoder
 
+                s = self.settings
                 t0 = time.perf_counter()
-                self.image_encoder = TransformersImageEncoder(self.settings.image_encoder)
+                self.image_encoder = load_image_encoder(
+                    s.image_encoder,
+                    s.image_encoder_kind,
+                    s.image_encoder_device,
+                    s.image_encoder_dtype,
+                )
                 self.encoder_load_seconds = time.perf_counter() - t0
             return self.image_encoder
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rag.domain import Band, DecodedImage, Finding, ImageScores
 
 BAND = Band(absent_below=0.2, present_at=0.7)
+# A certification whose threshold lets every confident-enough label set through.
+CERTIFIED_OPEN = {"alpha": 0.05, "risk_without_threshold": 0.0, "certified": True, "threshold": 0.0}
 
 
 class FakeImageEncoder:
@@ -16,6 +18,9 @@ class FakeImageEncoder:
         self.probabilities = probabilities
         self.ood_threshold = ood_threshold
         self.calls = 0
+        # Ready and certified unless a test says otherwise (the real gate fails closed).
+        self.missing: tuple[tuple[str, str], ...] = ()
+        self.guard_calibration: dict | None = dict(CERTIFIED_OPEN)
 
     def encode(self, image: DecodedImage) -> ImageScores:
         """Fixed probabilities; brighter-than-threshold images count as out of distribution."""

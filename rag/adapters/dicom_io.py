@@ -18,8 +18,9 @@ from rag.adapters.image_io import (
     DEFAULT_MAX_PIXELS,
     MAX_SIDE,
     ImageDecodeError,
+    deep,
     shrink,
-    to_uint8,
+    to_unit,
 )
 from rag.domain import DecodedImage
 
@@ -137,12 +138,18 @@ def decode_dicom(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedIm
     # cost ~70 MB per copy, and the encoder only ever sees a few hundred pixels a side.
     step = max(1, math.ceil(max(arr.shape) / (2 * MAX_SIDE)))
     arr = arr[::step, ::step]
-    pixels = to_uint8(window(full, arr))
+    unit = to_unit(window(full, arr))
     del arr
     if _code(full, "PhotometricInterpretation") == "MONOCHROME1":
         # MONOCHROME1 stores air as bright; the encoder expects air dark.
-        pixels = 255 - pixels
-    return DecodedImage(pixels=shrink(pixels), source="dicom", view_position=_view(full))
+        unit = 1.0 - unit
+    if int(full.get("BitsStored", 8) or 8) <= 8:
+        return DecodedImage(
+            pixels=shrink((unit * 255.0).round().astype(np.uint8)),
+            source="dicom",
+            view_position=_view(full),
+        )
+    return deep(unit, "dicom", _view(full))
 
 
 def _view(ds) -> str | None:  # ds: pydicom.Dataset

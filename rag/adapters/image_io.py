@@ -51,14 +51,37 @@ def to_uint8(arr: np.ndarray) -> np.ndarray:
     return ((a - lo) * (255.0 / (hi - lo))).round().astype(np.uint8)
 
 
+def to_unit(arr: np.ndarray) -> np.ndarray:
+    """Min-max scale any numeric 2-D array to float32 in [0, 1] (full precision kept)."""
+    a = np.asarray(arr, dtype=np.float32)
+    lo, hi = float(a.min()), float(a.max())
+    if not np.isfinite(lo) or not np.isfinite(hi):
+        raise ImageDecodeError(422, "the image has non-finite pixel values")
+    if hi <= lo:
+        return np.zeros(a.shape, dtype=np.float32)
+    return (a - lo) / (hi - lo)
+
+
 def shrink(pixels: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
-    """Downscale a uint8 image so its longer side is at most max_side."""
+    """Downscale a uint8 (or float32) image so its longer side is at most max_side."""
     h, w = pixels.shape
     if max(h, w) <= max_side:
         return pixels
     scale = max_side / max(h, w)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
+
+
+def deep(unit: np.ndarray, source: str, view: str | None = None) -> DecodedImage:
+    """A high-bit-depth image: 8-bit pixels for display and the full-depth intensity."""
+    intensity = shrink(unit.astype(np.float32))
+    pixels = (np.clip(intensity, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    return DecodedImage(
+        pixels=pixels,
+        source=source,  # type: ignore[arg-type]
+        view_position=view,
+        intensity=intensity,
+    )
 
 
 def decode_raster(data: bytes, kind: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
@@ -85,7 +108,8 @@ def decode_raster(data: bytes, kind: str, max_pixels: int = DEFAULT_MAX_PIXELS) 
             400, f"the {kind.upper()} file is truncated or corrupt ({type(exc).__name__})"
         ) from None
     if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        pixels = to_uint8(np.asarray(im))
+        # 16-bit PNGs keep their depth in `intensity`; 8-bit pixels are for display.
+        return deep(to_unit(np.asarray(im)), kind)
     else:
         pixels = np.asarray(im.convert("L"))
     return DecodedImage(pixels=shrink(pixels), source=kind)  # type: ignore[arg-type]

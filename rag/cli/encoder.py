@@ -14,7 +14,12 @@ app = typer.Typer(
     help="Train, calibrate and evaluate the embedded image encoder.", no_args_is_help=True
 )
 
-DataOpt = Annotated[Path, typer.Option("--data", help="an nih1000-style folder with labels.csv")]
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="a labelled folder: nih1000-style or a site labels.csv")
+]
+KindOpt = Annotated[
+    str, typer.Option(help="auto (encoder.json, else transformers), chexnet, torchxrayvision")
+]
 
 
 def default_checkpoint() -> Path:
@@ -24,20 +29,42 @@ def default_checkpoint() -> Path:
     return Path(DEFAULT_IMAGE_ENCODER)
 
 
-def _ood_set(assets: Path) -> dict[str, list]:
+def _ood_set(assets: Path, data: Path | None = None) -> dict[str, list]:
+    """Out-of-distribution images by source: paediatric JPEGs, non-chest, lateral-like."""
     from rag.adapters.image_io import decode_image
+    from rag.adapters.labelled_images import load_image, open_folder
     from rag.adapters.registry_images import pneumonia_jpegs
-    from rag.encoder.ood_images import synthetic_non_chest
+    from rag.encoder.ood_images import lateral_like, synthetic_non_chest
 
-    return {
+    out = {
         "paediatric_jpegs": [decode_image(p.read_bytes()) for p in pneumonia_jpegs(assets)],
         "synthetic_non_chest": synthetic_non_chest(),
     }
+    if data is not None:
+        # From certify patients: never the test images they are compared against.
+        folder = open_folder(data)
+        recs = folder.split.select(folder.records, "certify")[:16]
+        out["lateral_like"] = lateral_like([load_image(r) for r in recs])
+    return out
 
 
 def _check(data: Path) -> None:
     if not (data / "labels.csv").is_file():
         raise fail(f"--data: {data} has no labels.csv")
+
+
+def _load(checkpoint: Path | None, kind: str):
+    """The encoder of a folder, loaded the way the service loads it."""
+    from rag.adapters.image_encoders import EncoderLoadError, load_image_encoder
+    from rag.config import get_settings
+
+    s = get_settings()
+    try:
+        return load_image_encoder(
+            checkpoint or default_checkpoint(), kind, s.image_encoder_device, s.image_encoder_dtype
+        )
+    except EncoderLoadError as exc:
+        raise fail(f"--checkpoint: {exc}") from None
 
 
 @app.command()
@@ -47,6 +74,11 @@ def train(
     epochs: Annotated[int, typer.Option(min=1)] = 40,
     limit: Annotated[int | None, typer.Option(min=8, help="use only N training images")] = None,
     seed: int = 0,
+    extra: Annotated[
+        list[Path] | None,
+        typer.Option(help="NIH-style folder whose train-split patients join training"),
+    ] = None,
+    width: Annotated[int, typer.Option(min=4, max=128, help="first-stage channels")] = 16,
 ) -> None:
     """Train on the patient-level train split, calibrate on valid, score test, write a card."""
     from rag.adapters.nih_images import by_split, read_records
@@ -58,38 +90,52 @@ def train(
 
     _check(data)
     target = out or default_checkpoint()
-    info = run_train(data, target, TrainConfig(epochs=epochs, limit=limit, seed=seed))
+    cfg = TrainConfig(epochs=epochs, limit=limit, seed=seed, extra=tuple(extra or ()), width=width)
+    info = run_train(data, target, cfg)
     info["split_sizes"] = {k: len(v) for k, v in by_split(read_records(data)).items()}
-    calibrate(target, data)
-    metrics = evaluate(target, data, _ood_set(get_settings().assets_dir))
-    cmd = f"radrag encoder train --data {data} --epochs {epochs} --seed {seed}"
+    calibrate(_load(target, "transformers"), data)
+    metrics = evaluate(
+        _load(target, "transformers"), data, _ood_set(get_settings().assets_dir, data)
+    )
+    cmd = f"radrag encoder train --data {data} --epochs {epochs} --seed {seed} --width {width}"
+    cmd += "".join(f" --extra {p}" for p in extra or ())
     write_card(target, info, metrics, cmd + (f" --limit {limit}" if limit else ""))
     typer.echo(json.dumps({"train": info, "test": metrics}, indent=2))
 
 
 @app.command("calibrate")
-def calibrate_cmd(data: DataOpt, checkpoint: Annotated[Path | None, typer.Option()] = None) -> None:
-    """Refit temperatures, bands and the OOD threshold of a checkpoint folder."""
+def calibrate_cmd(
+    data: DataOpt,
+    checkpoint: Annotated[Path | None, typer.Option()] = None,
+    kind: KindOpt = "auto",
+) -> None:
+    """Fit temperatures, bands and the OOD model on the calibrate patients; record the split."""
     from rag.encoder.evaluate import calibrate
 
     _check(data)
-    typer.echo(json.dumps(calibrate(checkpoint or default_checkpoint(), data), indent=2))
+    try:
+        res = calibrate(_load(checkpoint, kind), data)
+    except ValueError as exc:
+        raise fail(f"--data: {exc}") from None
+    typer.echo(json.dumps(res, indent=2))
 
 
 @app.command()
 def evaluate(
     data: DataOpt,
     checkpoint: Annotated[Path | None, typer.Option()] = None,
+    kind: KindOpt = "auto",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Score the held-out test patients: AUROC, ECE and OOD AUROC."""
+    """Score the held-out test patients: AUROC (bootstrap interval), ECE and OOD AUROC."""
     from rag.config import get_settings
     from rag.encoder.evaluate import evaluate as run_eval
 
     _check(data)
-    metrics = run_eval(
-        checkpoint or default_checkpoint(), data, _ood_set(get_settings().assets_dir)
-    )
+    try:
+        metrics = run_eval(_load(checkpoint, kind), data, _ood_set(get_settings().assets_dir, data))
+    except ValueError as exc:
+        raise fail(f"--data: {exc}") from None
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))
     else:

@@ -84,7 +84,9 @@ def _encoder_identity(source: str) -> str:
 
     root = Path(source)
     h = hashlib.sha256(source.encode())
-    for name in ("model.safetensors", "calibration.json", "guard_calibration.json"):
+    names = ("model.safetensors", "model.pth.tar", "model.pth", "model.pt", "weights.pt")
+    names += ("encoder.json", "label_map.json", "calibration.json", "ood.json")
+    for name in (*names, "guard_calibration.json"):
         if (root / name).is_file():
             h.update((root / name).read_bytes())
     return h.hexdigest()[:16]
@@ -228,8 +230,8 @@ def run_eval(
         # The guarded generators are the service, so they get its image gate; only the
         # explicit research option lifts its risk_not_certified part. The baselines have
         # no guard of any kind: that is what they measure.
-        lift = uncertified_encoder_ok and guard is not None and not guard["certified"]
-        drafter = ImagePathDrafter(drafter, None if lift else guard)
+        lift = uncertified_encoder_ok and (guard is None or not guard["certified"])
+        drafter = ImagePathDrafter(drafter, guard, lift=lift)
     try:
         results = run(cases, drafter, labeler, out, config, concurrency=concurrency, judge=checker)
     except RunConflict as exc:

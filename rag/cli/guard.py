@@ -146,8 +146,10 @@ def mesh_agreement(
 
 @app.command("calibrate")
 def calibrate(
-    data: Annotated[str, typer.Option(help="NIH-style folder (labels.csv + images)")],
-    split: Annotated[str, typer.Option(help="patient split to calibrate on")] = "valid",
+    data: Annotated[str, typer.Option(help="labelled folder (NIH-style or site labels.csv)")],
+    split: Annotated[
+        str, typer.Option(help="patient split to certify on (disjoint from calibration)")
+    ] = "certify",
     alpha: Annotated[float, typer.Option(help="target risk")] = 0.05,
     delta: Annotated[float, typer.Option(help="1 - confidence")] = 0.1,
     write: Annotated[
@@ -167,8 +169,18 @@ def calibrate(
     svc = build_services(get_settings())
     if not svc.kb.ready:
         raise fail(f"no knowledge base: {svc.kb.last_error}", code=1)
-    res = ltt(collect(svc, folder, split), alpha, delta)
-    res |= {"split": split, "encoder": svc.get_image_encoder().id}
+    encoder = svc.get_image_encoder()
+    gaps = [name for name, _ in encoder.missing if name != "guard_calibration.json"]
+    if gaps:
+        raise fail(
+            f"the encoder lacks {', '.join(gaps)}: run `radrag encoder calibrate --data "
+            f"{folder} --checkpoint {svc.settings.image_encoder}` first"
+        )
+    try:
+        res = ltt(collect(svc, folder, split), alpha, delta)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    res |= {"split": split, "encoder": encoder.id, "loss": "per-sentence contradiction"}
     text = json.dumps(res, indent=2)
     if write:
         out = Path(svc.settings.image_encoder) / "guard_calibration.json"

@@ -16,11 +16,22 @@ ImageSource = Literal["dicom", "png", "jpeg"]
 
 @dataclass(frozen=True)
 class DecodedImage:
-    """A decoded grayscale image (uint8, H x W) and what its header said about the view."""
+    """A decoded grayscale image (uint8, H x W) and what its header said about the view.
+
+    `intensity` keeps the source's full bit depth (float32 in [0, 1], after DICOM's
+    modality and VOI LUTs) when it had more than 8 bits; encoders read it when present.
+    """
 
     pixels: np.ndarray = field(repr=False)
     source: ImageSource
     view_position: str | None = None
+    intensity: np.ndarray | None = field(default=None, repr=False)
+
+    def unit(self) -> np.ndarray:
+        """Grayscale float32 in [0, 1] at the best bit depth available."""
+        if self.intensity is not None:
+            return self.intensity
+        return self.pixels.astype(np.float32) / 255.0
 
 
 class Band(_Frozen):

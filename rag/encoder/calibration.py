@@ -84,6 +84,22 @@ def fit_gaussian(features: np.ndarray, shrinkage: float = 0.1) -> tuple[np.ndarr
     return mu, np.linalg.inv(cov)
 
 
+MAX_OOD_DIMS = 256  # wider features (DenseNet's 1024) are projected onto their top PCs
+
+
+def fit_projection(features: np.ndarray, dims: int = 128) -> np.ndarray | None:
+    """Top principal axes (dims, d) of wide features, or None when d <= MAX_OOD_DIMS.
+
+    A 1024-d Gaussian fitted on a few hundred images is mostly shrinkage, and its
+    precision matrix alone would be a 10 MB ood.json; the leading axes keep the signal.
+    """
+    if features.shape[1] <= MAX_OOD_DIMS:
+        return None
+    centred = features - features.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return vt[: min(dims, len(vt))]
+
+
 def mahalanobis(features: np.ndarray, mu: np.ndarray, precision: np.ndarray) -> np.ndarray:
     """Mahalanobis distance of each feature row to the in-distribution Gaussian."""
     d = features - mu

@@ -1,4 +1,9 @@
-"""Calibrate a checkpoint on the validation patients and score it on the test patients."""
+"""Calibrate any encoder kind on a labelled folder's calibrate split; score it on test.
+
+The folder's split is by patient (rag.adapters.labelled_images): `calibrate` fits the
+temperatures, bands and the OOD threshold; `certify` is left for `radrag guard
+calibrate`; `test` is scored here. The split used is recorded in the encoder folder.
+"""
 
 from __future__ import annotations
 
@@ -8,116 +13,222 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.adapters.hf_image_encoder import CALIBRATION, OOD, TransformersImageEncoder
-from rag.adapters.nih_images import NIH_CLASSES
+from rag.adapters.image_encoders import CALIBRATION, OOD, CalibratedImageEncoder
+from rag.adapters.labelled_images import (
+    LabelledFolder,
+    LabelledImage,
+    load_image,
+    open_folder,
+    reference_matrix,
+    write_split,
+)
 from rag.domain import DecodedImage, Finding
-from rag.encoder.calibration import auroc, ece, fit_band, fit_gaussian, fit_temperature
-from rag.encoder.train import decoded
+from rag.encoder.calibration import (
+    auroc,
+    ece,
+    fit_band,
+    fit_gaussian,
+    fit_projection,
+    fit_temperature,
+    sigmoid,
+)
+from rag.encoder.pixel_ood import fit_pixel_model, pixel_distance
 
-OOD_QUANTILE = 0.95  # about 5% of in-distribution validation images are flagged
+OOD_QUANTILE = 0.975  # per detector; with two, about 5% of calibration images are flagged
+BOOTSTRAP = 1000
 
 
-def finding_targets(nih: np.ndarray, enc: TransformersImageEncoder) -> np.ndarray:
-    """Collapse multi-hot NIH targets to the encoder's findings (any mapped label counts)."""
-    cols = []
-    for f in enc.findings:
-        idx = [NIH_CLASSES.index(enc.model.config.id2label[j]) for j in enc.columns[f]]
-        cols.append(nih[:, idx].max(axis=1))
-    return np.stack(cols, axis=1)
-
-
-def _raw(enc: TransformersImageEncoder, images: Sequence[DecodedImage], batch: int = 128):
+def _raw(enc: CalibratedImageEncoder, images: Sequence[DecodedImage], batch: int = 32):
     parts = [enc.raw(images[i : i + batch]) for i in range(0, len(images), batch)]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def calibrate(checkpoint: Path, data: Path) -> dict[str, object]:
-    """Fit temperatures and bands on valid, the OOD Gaussian on train; write the JSON files."""
-    enc = TransformersImageEncoder(checkpoint)
-    v_img, v_nih, _ = decoded(data, "valid")
-    t_img, _, _ = decoded(data, "train")
-    v_logits, v_feats = _raw(enc, v_img)
-    y = finding_targets(v_nih, enc)
+def _images(records: list[LabelledImage]) -> list[DecodedImage]:
+    return [load_image(r) for r in records]
+
+
+def _ood_sets(data: LabelledFolder) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    """(images the Gaussian is fitted on, images its threshold is set on): never the same."""
+    if "train" in data.split.ranges:
+        return data.split.select(data.records, "train"), data.split.select(
+            data.records, "calibrate"
+        )
+    cal = data.split.select(data.records, "calibrate")
+    fit = [r for r in cal if data.split.bucket(r.patient) % 2 == 0]
+    return fit, [r for r in cal if data.split.bucket(r.patient) % 2 == 1]
+
+
+def calibrate(enc: CalibratedImageEncoder, data_root: Path) -> dict[str, object]:
+    """Fit temperatures and bands, the OOD Gaussian and threshold; write the JSON files."""
+    if enc.root is None:
+        raise ValueError("calibration needs an encoder folder to write into")
+    data = open_folder(data_root)
+    recs = data.split.select(data.records, "calibrate")
+    if not recs:
+        raise ValueError(f"{data_root}: no images in the calibrate split")
+    logits, _ = _raw(enc, _images(recs))
+    y = reference_matrix(recs, enc.findings)
     findings: dict[str, dict[str, float | int]] = {}
     for j, f in enumerate(enc.findings):
-        t = fit_temperature(v_logits[:, j], y[:, j])
-        p = 1 / (1 + np.exp(-v_logits[:, j] / t))
-        lo, hi = fit_band(p, y[:, j])
+        known = ~np.isnan(y[:, j])
+        if not known.any():
+            continue  # the folder does not label it: default bands, temperature 1
+        t = fit_temperature(logits[known, j], y[known, j])
+        lo, hi = fit_band(sigmoid(logits[known, j] / t), y[known, j])
         findings[f.value] = {
             "temperature": round(t, 4),
             "absent_below": lo,
             "present_at": hi,
-            "valid_positives": int(y[:, j].sum()),
+            "calibrate_positives": int(y[known, j].sum()),
+            "calibrate_labelled": int(known.sum()),
         }
-    (checkpoint / CALIBRATION).write_text(
-        json.dumps({"method": "temperature", "split": "valid", "findings": findings}, indent=1)
+    (enc.root / CALIBRATION).write_text(
+        json.dumps({"method": "temperature", "split": "calibrate", "findings": findings}, indent=1)
     )
-    _, tr_feats = _raw(enc, t_img)
-    mu, precision = fit_gaussian(tr_feats)
-    enc.ood_mean, enc.ood_precision = mu, precision
-    v_dist = enc.ood_scores(v_feats)
-    assert v_dist is not None
-    threshold = float(np.quantile(v_dist, OOD_QUANTILE))
+    fit_recs, thr_recs = _ood_sets(data)
+    fit_images, thr_images = _images(fit_recs), _images(thr_recs)
+    _, fit_feats = _raw(enc, fit_images)
+    projection = fit_projection(fit_feats)
+    mu, precision = fit_gaussian(fit_feats if projection is None else fit_feats @ projection.T)
+    enc.ood_projection, enc.ood_mean, enc.ood_precision = projection, mu, precision
+    enc.ood_pixels = None
+    dist = enc.feature_distances(_raw(enc, thr_images)[1])
+    assert dist is not None
+    # Two detectors, either of which flags: each at 97.5% keeps ~5% of calibration flagged.
+    threshold = float(np.quantile(dist, OOD_QUANTILE))
+    pixels = fit_pixel_model(fit_images)
+    pixels["threshold"] = round(
+        float(np.quantile(pixel_distance(pixels, thr_images), OOD_QUANTILE)), 4
+    )
+    enc.ood_feature_threshold, enc.ood_pixels, enc.ood_threshold = threshold, pixels, 1.0
     ood = {
         "method": "mahalanobis",
-        "features": "mean-pooled last hidden state",
-        "fit_on": "train",
-        "threshold_quantile_on_valid": OOD_QUANTILE,
+        "features": "the encoder's pooled last feature map",
+        "fit_on": "train" if "train" in data.split.ranges else "calibrate (even buckets)",
+        "threshold_quantile": OOD_QUANTILE,
+        "threshold_on": "calibrate" if "train" in data.split.ranges else "calibrate (odd)",
         "threshold": round(threshold, 4),
         "mean": np.round(mu, 6).tolist(),
         "precision": np.round(precision, 6).tolist(),
+        "pixels": pixels,
+        "score": "max(feature distance / threshold, pixel distance / pixels.threshold) > 1",
     }
-    (checkpoint / OOD).write_text(json.dumps(ood))
-    return {"findings": findings, "ood_threshold": round(threshold, 4)}
+    if projection is not None:
+        ood["projection"] = np.round(projection, 6).tolist()
+    (enc.root / OOD).write_text(json.dumps(ood))
+    used = {"calibrate": len(recs), "ood_fit": len(fit_recs), "ood_threshold": len(thr_recs)}
+    write_split(enc.root, data, used)
+    return {
+        "findings": findings,
+        "ood_threshold": {"features": round(threshold, 4), "pixels": pixels["threshold"]},
+        "images": used,
+    }
+
+
+def bootstrap_macro(
+    probs: np.ndarray, y: np.ndarray, n: int = BOOTSTRAP, seed: int = 0
+) -> tuple[float, float] | None:
+    """95% percentile interval of macro AUROC over images resampled with replacement."""
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(n):
+        idx = rng.integers(0, len(probs), len(probs))
+        per = [_auroc(probs[idx, j], y[idx, j]) for j in range(y.shape[1])]
+        per = [v for v in per if v is not None]
+        if per:
+            stats.append(float(np.mean(per)))
+    if not stats:
+        return None
+    return round(float(np.quantile(stats, 0.025)), 4), round(float(np.quantile(stats, 0.975)), 4)
+
+
+def _auroc(p: np.ndarray, y: np.ndarray) -> float | None:
+    known = ~np.isnan(y)
+    return auroc(p[known], y[known])
 
 
 def evaluate(
-    checkpoint: Path, data: Path, ood_sets: dict[str, Sequence[DecodedImage]]
+    enc: CalibratedImageEncoder,
+    data_root: Path,
+    ood_sets: dict[str, Sequence[DecodedImage]],
+    split: str = "test",
 ) -> dict[str, object]:
-    """auroc per finding and macro, ECE, OOD AUROC on the held-out test patients."""
-    enc = TransformersImageEncoder(checkpoint)
-    images, nih, _ = decoded(data, "test")
+    """AUROC per finding and macro (with a bootstrap interval), ECE, OOD AUROC by source."""
+    data = open_folder(data_root)
+    recs = data.split.select(data.records, split)
+    images = _images(recs)
     logits, feats = _raw(enc, images)
     probs = enc.calibrated(logits)
-    y = finding_targets(nih, enc)
-    per = {f.value: auroc(probs[:, j], y[:, j]) for j, f in enumerate(enc.findings)}
+    y = reference_matrix(recs, enc.findings)
+    per = {f.value: _auroc(probs[:, j], y[:, j]) for j, f in enumerate(enc.findings)}
     scored = [v for v in per.values() if v is not None]
-    in_d = enc.ood_scores(feats)
+    known = ~np.isnan(y)
+    raw_p = sigmoid(logits) if enc.multi_label else np.exp(logits)
     result: dict[str, object] = {
-        "checkpoint": str(checkpoint),
-        "test_images": len(images),
+        "encoder": enc.id,
+        "kind": enc.kind,
+        "split": split,
+        "test_images": len(recs),
         "auroc_macro": round(float(np.mean(scored)), 4) if scored else None,
+        "auroc_macro_ci95": bootstrap_macro(probs, y),
         "auroc": {k: None if v is None else round(v, 4) for k, v in per.items()},
-        "positives": {f.value: int(y[:, j].sum()) for j, f in enumerate(enc.findings)},
-        "ece": round(ece(probs.ravel(), y.ravel()), 4),
-        "ece_before_calibration": round(ece((1 / (1 + np.exp(-logits))).ravel(), y.ravel()), 4),
+        "positives": {f.value: int(np.nansum(y[:, j])) for j, f in enumerate(enc.findings)},
+        "ece": round(ece(probs[known], y[known]), 4),
+        "ece_before_calibration": round(ece(raw_p[known], y[known]), 4),
         "not_assessed": [f.value for f in Finding if f not in enc.findings],
     }
-    bands = [
-        [enc.bands[f].state(p).value for f, p in zip(enc.findings, row, strict=True)]
-        for row in probs
+    states = [
+        enc.bands[f].state(p).value for row in probs for f, p in zip(enc.findings, row, strict=True)
     ]
-    result["uncertain_fraction"] = round(
-        float(np.mean([b == "uncertain" for r in bands for b in r])), 4
-    )
-    ood_images = [im for group in ood_sets.values() for im in group]
-    if in_d is not None and ood_images:
-        thr = enc.ood_threshold or 0.0
-        result["ood_flagged_in_distribution"] = round(float(np.mean(in_d > thr)), 4)
-        dists: dict[str, np.ndarray] = {}
-        for name, group in ood_sets.items():
-            d = enc.ood_scores(_raw(enc, group)[1])
+    result["uncertain_fraction"] = round(float(np.mean([s == "uncertain" for s in states])), 4)
+    in_d = enc.ood_scores(feats, images)
+    if in_d is not None and any(ood_sets.values()):
+        result |= ood_report(enc, in_d, ood_sets)
+        if enc.ood_pixels:  # each detector alone, for the OOD table
+            result["ood_auroc_features_only"] = _separation(
+                enc.feature_distances(feats), ood_sets, enc.feature_distances, enc
+            )
+            result["ood_auroc_pixels_only"] = _separation(
+                pixel_distance(enc.ood_pixels, images), ood_sets, None, enc
+            )
+    return result
+
+
+def ood_report(
+    enc: CalibratedImageEncoder, in_d: np.ndarray, ood_sets: dict[str, Sequence[DecodedImage]]
+) -> dict[str, object]:
+    """OOD AUROC (in-distribution test images vs each source) and flag rates at threshold."""
+    thr = enc.ood_threshold or 0.0
+    dists = {}
+    for name, group in ood_sets.items():
+        if group:
+            d = enc.ood_scores(_raw(enc, group)[1], group)
             assert d is not None
             dists[name] = d
-        out_d = np.concatenate(list(dists.values()))
-        labels = np.r_[np.zeros(len(in_d)), np.ones(len(out_d))]
-        result["ood_auroc"] = round(auroc(np.r_[in_d, out_d], labels) or 0.0, 4)
-        result["ood_images"] = {k: len(v) for k, v in ood_sets.items()}
-        result["ood_auroc_by_source"] = {
-            k: round(auroc(np.r_[in_d, d], np.r_[np.zeros(len(in_d)), np.ones(len(d))]) or 0.0, 4)
-            for k, d in dists.items()
-        }
-        result["ood_flagged_by_source"] = {
-            k: round(float(np.mean(d > thr)), 4) for k, d in dists.items()
-        }
-    return result
+
+    def _sep(d: np.ndarray) -> float:
+        labels = np.r_[np.zeros(len(in_d)), np.ones(len(d))]
+        return round(auroc(np.r_[in_d, d], labels) or 0.0, 4)
+
+    return {
+        "ood_flagged_in_distribution": round(float(np.mean(in_d > thr)), 4),
+        "ood_auroc": _sep(np.concatenate(list(dists.values()))),
+        "ood_images": {k: len(v) for k, v in dists.items()},
+        "ood_auroc_by_source": {k: _sep(d) for k, d in dists.items()},
+        "ood_flagged_by_source": {k: round(float(np.mean(d > thr)), 4) for k, d in dists.items()},
+    }
+
+
+def _separation(in_d, ood_sets, by_features, enc: CalibratedImageEncoder) -> dict[str, float]:
+    """OOD AUROC per source of one detector (features if `by_features`, else pixels)."""
+    out = {}
+    for name, group in ood_sets.items():
+        if not group:
+            continue
+        if by_features is not None:
+            d = by_features(_raw(enc, group)[1])
+        else:
+            d = pixel_distance(enc.ood_pixels, group)
+        labels = np.r_[np.zeros(len(in_d)), np.ones(len(d))]
+        out[name] = round(auroc(np.r_[in_d, d], labels) or 0.0, 4)
+    return out

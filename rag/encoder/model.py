@@ -11,13 +11,13 @@ IMAGE_SIZE = 64
 
 
 def tiny_resnet(
-    mean: float, std: float
+    mean: float, std: float, width: int = 16
 ) -> tuple[ResNetForImageClassification, ViTImageProcessorPil]:
-    """A ~0.3M-parameter ResNet and its processor (grayscale replicated to RGB)."""
+    """A small ResNet (~0.3M parameters at width 16) and its processor (grey to RGB)."""
     config = ResNetConfig(
         num_channels=3,
-        embedding_size=16,
-        hidden_sizes=[16, 32, 64, 128],
+        embedding_size=width,
+        hidden_sizes=[width, 2 * width, 4 * width, 8 * width],
         depths=[1, 1, 1, 1],
         layer_type="basic",
         num_labels=len(NIH_CLASSES),

@@ -22,3 +22,17 @@ def synthetic_non_chest(n_each: int = 4, size: int = 256, seed: int = 0) -> list
         out.append(127 + 120 * np.sin(2 * np.pi * (3 + 5 * k) * xx))
         out.append(np.full((size, size), 40 + 60 * k))
     return [DecodedImage(pixels=np.clip(a, 0, 255).astype(np.uint8), source="png") for a in out]
+
+
+def lateral_like(images: list[DecodedImage]) -> list[DecodedImage]:
+    """Lateral-view stand-ins made from frontal films (NIH has no laterals): one half of
+    the chest stretched to full width, and the film turned on its side."""
+    from PIL import Image
+
+    out = []
+    for im in images:
+        h, w = im.pixels.shape
+        half = Image.fromarray(im.pixels[:, : w // 2]).resize((w, h), Image.Resampling.BILINEAR)
+        out.append(DecodedImage(pixels=np.asarray(half), source="png"))
+        out.append(DecodedImage(pixels=np.ascontiguousarray(np.rot90(im.pixels)), source="png"))
+    return out

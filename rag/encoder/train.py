@@ -18,7 +18,6 @@ from rag.adapters.nih_images import (
     read_records,
     targets,
 )
-from rag.domain import DecodedImage
 from rag.encoder.model import tiny_resnet
 
 
@@ -33,6 +32,10 @@ class TrainConfig:
     seed: int = 0
     limit: int | None = None  # train on the first N training images (tests)
     threads: int = 1  # the machine is shared: one thread avoids oversubscription stalls
+    # Extra NIH-style folders (nih-fullres): their train-split patients join training;
+    # the rest stay held out (their test patients give a full-resolution check).
+    extra: tuple[Path, ...] = ()
+    width: int = 16  # channels of the first stage (doubling per stage)
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -54,9 +57,11 @@ def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
     gen = torch.Generator().manual_seed(cfg.seed)
     split = by_split(read_records(data))
     recs = split["train"][: cfg.limit] if cfg.limit else split["train"]
-    pixels = [load_pixels(r) for r in recs]
+    for folder in cfg.extra:
+        recs = recs + by_split(read_records(folder))["train"]
+    pixels = [_small(load_pixels(r)) for r in recs]
     stack = np.stack([p.astype(np.float32) / 255.0 for p in pixels])
-    model, processor = tiny_resnet(float(stack.mean()), float(stack.std()))
+    model, processor = tiny_resnet(float(stack.mean()), float(stack.std()), cfg.width)
     from PIL import Image
 
     x = processor(images=[Image.fromarray(p).convert("RGB") for p in pixels], return_tensors="pt")[
@@ -93,13 +98,20 @@ def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
         "train_images": len(recs),
         "train_patients": len({r.patient for r in recs}),
         "epochs": cfg.epochs,
+        "width": cfg.width,
+        "extra": [p.name for p in cfg.extra],
         "seconds": round(time.perf_counter() - started, 1),
         "final_loss": round(float(loss.detach()), 4),
     }
 
 
-def decoded(data: Path, split: str) -> tuple[list[DecodedImage], np.ndarray, list[str]]:
-    """A split's images, multi-hot NIH targets, and view positions."""
-    recs = by_split(read_records(data))[split]
-    images = [DecodedImage(pixels=load_pixels(r), source="png") for r in recs]
-    return images, targets(recs), [r.view for r in recs]
+def _small(pixels: np.ndarray) -> np.ndarray:
+    """Full-resolution films downscaled to the model's input size (as nih1000 was)."""
+    from PIL import Image
+
+    from rag.encoder.model import IMAGE_SIZE
+
+    if pixels.shape == (IMAGE_SIZE, IMAGE_SIZE):
+        return pixels
+    im = Image.fromarray(pixels).resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)
+    return np.asarray(im)

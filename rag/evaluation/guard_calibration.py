@@ -1,10 +1,14 @@
 """Calibrate the image path's abstention threshold with Learn-then-Test.
 
-Cases are the project's validation patients of an NIH-style folder. Each image is
-encoded, drafted through the pipeline without the confidence rule, and scored:
+Cases are the `certify` patients of a labelled folder (split by patient as recorded in
+the encoder folder's split.json, disjoint from the `calibrate` patients that fitted the
+temperatures, bands and OOD threshold). Each image is encoded, drafted through the
+pipeline without the confidence rule, and scored:
 - score: the least confident finding the label set states as present or absent;
-- loss: 1 if the draft states a finding present that NIH says is absent, or absent that
-  NIH says is present (hedged "possible X" statements are not counted as wrong).
+- loss: 1 if a sentence of the draft states a finding present that the reference labels
+  call absent, or absent that they call present. Only what a sentence states counts:
+  hedged "possible X" statements, findings the folder does not label, and "no finding"
+  derived from the absence of other statements are never counted as wrong.
 The threshold is then chosen by rag.evaluation.risk_control.learn_then_test.
 """
 
@@ -21,6 +25,8 @@ from rag.stages.confidence import stated_confidence
 from rag.stages.encode import combine, label_set, ood_abstention
 
 GRID = tuple(round(i / 50, 2) for i in range(51))
+# Splits that fitted something the certification must not have seen.
+FITTED = frozenset({"train", "calibrate", "valid"})
 
 
 def draft_loss(draft: dict[Finding, State], truth: dict[Finding, bool]) -> int:
@@ -33,22 +39,33 @@ def draft_loss(draft: dict[Finding, State], truth: dict[Finding, bool]) -> int:
     return 0
 
 
-def collect(services: Services, data: Path, split: str) -> list[dict[str, object]]:
-    """Score and loss of every image of a split (None score: not drafted)."""
-    from rag.encoder.evaluate import finding_targets
-    from rag.encoder.train import decoded
+def sentence_loss(sentences: list[str], labeler, truth: dict[Finding, bool]) -> int:
+    """The docstring's loss: 1 when any one sentence states a contradicted finding."""
+    return max((draft_loss(labeler.label(s), truth) for s in sentences), default=0)
 
+
+def collect(services: Services, data: Path, split: str = "certify") -> list[dict[str, object]]:
+    """Score and loss of every image of a split (None score: not drafted)."""
+    from rag.adapters.labelled_images import load_image, open_folder, read_split
+
+    if split in FITTED:
+        raise ValueError(
+            f"split {split!r} fitted the encoder or its calibration; certify on 'certify'"
+        )
     encoder = services.get_image_encoder()
-    images, targets, views = decoded(data, split)
-    truth = finding_targets(targets, encoder)
+    folder = open_folder(data)
+    root = getattr(encoder, "root", None)
+    recorded = read_split(root) if root is not None else None
+    records = (recorded or folder.split).select(folder.records, split)
+    images = [load_image(r) for r in records]
     p = services.pipeline
     # The rule being calibrated is switched off while collecting.
     open_policy = dataclasses.replace(p.policy, min_finding_confidence=0.0)
     pipe = ReportPipeline(p._kb, p.embedder, p.generator, p.labeler, open_policy)
     rows = []
-    for i, (scores, view) in enumerate(zip(encoder.encode_many(images), views, strict=True)):
-        encoding = combine([scores], [view])
-        t = {f: bool(truth[i, j]) for j, f in enumerate(encoder.findings)}
+    for rec, scores in zip(records, encoder.encode_many(images), strict=True):  # type: ignore[attr-defined]
+        encoding = combine([scores], [None])  # an upload's PNG carries no view either
+        truth = {f: v for f, v in rec.reference.items() if f in encoding.findings}
         if ood_abstention(encoding) is not None:
             rows.append({"score": None, "loss": None, "why": "ood"})
             continue
@@ -57,13 +74,13 @@ def collect(services: Services, data: Path, split: str) -> list[dict[str, object
         if result.report is None:
             rows.append({"score": None, "loss": None, "why": "abstained"})
             continue
-        said = p.labeler.label_report(result.report.text())  # type: ignore[attr-defined]
+        sentences = [s.text for s in (*result.report.findings, *result.report.impression)]
         # No probability behind what it states (e.g. a derived finding): least confident.
         score = stated_confidence(labels)
         rows.append(
             {
                 "score": 0.0 if score is None else score,
-                "loss": draft_loss(said, t),
+                "loss": sentence_loss(sentences, p.labeler, truth),
                 "why": "drafted",
             }
         )

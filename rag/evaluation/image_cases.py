@@ -76,18 +76,20 @@ def nih_cases(
 class ImagePathDrafter:
     """The service's image path over encoder-labelled cases: the image gate, then a drafter.
 
-    `calibration` is the encoder's guard calibration as the service reads it. Passing None
-    measures drafts past that gate; only an explicitly named run option does that.
+    `calibration` is the encoder's guard calibration as the service reads it (None: not
+    certified, so nothing drafts). `lift` measures drafts past the certification (the OOD
+    check stays); only an explicitly named run option does that.
     """
 
-    def __init__(self, inner: Drafter, calibration: dict | None) -> None:
+    def __init__(self, inner: Drafter, calibration: dict | None, lift: bool = False) -> None:
         self.inner, self.name, self.calibration = inner, inner.name, calibration
+        self.lift = lift
 
     def draft(self, case: EvalCase) -> Outcome:
         """Abstain with the service's reason when the gate closes, else draft."""
         if case.encoding is None:
             raise ValueError(f"case {case.id}: the image path needs the encoder's answer")
-        reason = image_gate(case.encoding, self.calibration)
+        reason = image_gate(case.encoding, self.calibration, lift_certification=self.lift)
         if reason is not None:
             return Outcome("abstained", [], [reason.code])
         return self.inner.draft(case)

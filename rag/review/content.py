@@ -8,7 +8,7 @@ from rag.review.models import DraftContent, DraftStatus, HashedVerdict, Proposal
 from rag.security.audit import digest
 
 # Abstentions a radiologist resolves by confirming labels: the study waits for review.
-REVIEWABLE = frozenset({"risk_not_certified", "low_image_confidence"})
+REVIEWABLE = frozenset({"risk_not_certified", "encoder_not_certified", "low_image_confidence"})
 
 
 def proposal_of(encoding: ImageEncoding) -> dict:

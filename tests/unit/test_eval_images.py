@@ -20,7 +20,7 @@ from rag.evaluation.runner import score_case
 from rag.imaging_pipeline import draft_from_images
 from rag.labeler import RuleLabeler
 from rag.services import Services
-from tests.image_fakes import FakeImageEncoder
+from tests.image_fakes import CERTIFIED_OPEN, FakeImageEncoder
 
 pytestmark = pytest.mark.unit
 
@@ -77,10 +77,10 @@ def test_gate_matches_the_service(tiny_services: Services, nih_dir: Path, lifted
     cases = nih_cases(nih_dir, "test", encoder)
     assert [c.meta["age_band"] for c in cases] == ["<40", "60+", "40-59"]
     drafter = ImagePathDrafter(
-        GuardedDrafter(tiny_services.pipeline, "extractive"), None if lifted else UNCERTIFIED
+        GuardedDrafter(tiny_services.pipeline, "extractive"), UNCERTIFIED, lift=lifted
     )
-    if lifted:  # what the service does once the guard file is gone
-        encoder.guard_calibration = None  # type: ignore[attr-defined]
+    if lifted:  # what the service does once certified with no threshold to clear
+        encoder.guard_calibration = dict(CERTIFIED_OPEN)
     for case in cases:
         got = drafter.draft(case)
         image = DecodedImage(
@@ -140,7 +140,7 @@ def test_rescore_keeps_nih_reference_labels_and_encoder_probabilities(
 
     encoder = FakeImageEncoder(PROBS)
     cases = nih_cases(nih_dir, "test", encoder)
-    drafter = ImagePathDrafter(GuardedDrafter(tiny_services.pipeline, "extractive"), None)
+    drafter = ImagePathDrafter(GuardedDrafter(tiny_services.pipeline, "extractive"), CERTIFIED_OPEN)
     cfg = {"generator": "extractive", "labels_from": "encoder"}
     first = run(cases, drafter, RuleLabeler(), tmp_path / "a", cfg, progress=False)
     again = rescore(tmp_path / "a", tmp_path / "b", RuleLabeler())

@@ -70,7 +70,7 @@ def test_image_path_abstains_unless_certified() -> None:
     from rag.imaging_pipeline import uncertified
 
     labels = _labels(0.97)
-    assert uncertified(None, labels) is None  # no calibration file: default rule only
+    assert uncertified(None, labels).code == "encoder_not_certified"  # fails closed
     no = {"certified": False, "alpha": 0.05, "risk_without_threshold": 0.61, "threshold": None}
     assert uncertified(no, labels).code == "risk_not_certified"
     yes = {"certified": True, "alpha": 0.05, "risk_without_threshold": 0.2, "threshold": 0.9}
