@@ -184,3 +184,33 @@ def test_rejected_sentences_are_stored_only_as_hashes(tiny_services: Services) -
     assert content.rejected[0].verdict == "contradicted"
     with tiny_services.db.read() as s:  # type: ignore[union-attr]
         assert s.query(DraftRow).count() == 0
+
+
+def test_stored_drafts_export_as_fhir_and_dicom_sr(client: TestClient) -> None:
+    import pydicom
+    from fhir.resources.R4B.bundle import Bundle
+
+    draft_id = client.post("/v1/reports", json=BODY).json()["draft_id"]
+    r = client.get(f"/v1/drafts/{draft_id}/fhir")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    bundle = Bundle.model_validate(r.json())
+    reports = [
+        e.resource for e in bundle.entry if e.resource.get_resource_type() == "DiagnosticReport"
+    ]
+    assert len(reports) == 1 and reports[0].status == "preliminary"
+    sr = client.get(f"/v1/drafts/{draft_id}/dicom-sr")
+    ds = pydicom.dcmread(io.BytesIO(sr.content))
+    assert ds.StudyInstanceUID == BODY["study_instance_uid"]
+    assert ds.VerificationFlag == "UNVERIFIED"
+    assert client.post(f"/v1/drafts/{draft_id}/sign").status_code == 200
+    final = Bundle.model_validate(client.get(f"/v1/drafts/{draft_id}/fhir").json())
+    status = {
+        e.resource.status
+        for e in final.entry
+        if e.resource.get_resource_type() == "DiagnosticReport"
+    }
+    assert status == {"final"}
+    ds = pydicom.dcmread(io.BytesIO(client.get(f"/v1/drafts/{draft_id}/dicom-sr").content))
+    assert ds.VerificationFlag == "VERIFIED"
+    assert client.get("/v1/drafts/nope/fhir").status_code == 404
+    assert client.get(f"/v1/drafts/{draft_id}/pdf").status_code == 422

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -10,7 +10,9 @@ from pydantic import ValidationError
 
 from rag.api.deps import ServicesDep
 from rag.api.draft_schemas import DraftPatch, DraftPublic, SignIn, WorklistItem
+from rag.api.exports import export_response
 from rag.api.schemas import validation_message
+from rag.review.export import NotExportable, draft_result, export_meta
 from rag.review.lifecycle import TextEdit, edit_text, flagged, relabel
 from rag.services import Services
 from rag.store.drafts import DraftConflict, DraftNotFound, DraftStore
@@ -70,6 +72,20 @@ async def list_drafts(
         )
         for d in drafts
     ]
+
+
+@router.get("/v1/drafts/{draft_id}/{fmt}", response_class=Response)
+async def export_draft(
+    draft_id: str, fmt: Annotated[Literal["fhir", "dicom-sr"], Path()], svc: ServicesDep
+) -> Response:
+    """A stored draft as an HL7 FHIR R4 Bundle or a DICOM SR (final once signed)."""
+    store = store_of(svc)
+    draft = await _call(store.get, draft_id)
+    try:
+        result = draft_result(draft, svc.pipeline.labeler)
+    except NotExportable as exc:
+        raise HTTPException(status_code=409, detail={"message": str(exc)}) from None
+    return export_response(fmt, result, export_meta(draft))
 
 
 @router.get("/v1/drafts/{draft_id}", response_model=DraftPublic)
