@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from rag.domain import Finding
+from rag.domain import FINDING_NAMES, Finding
 
 F = Finding
 
@@ -446,6 +446,11 @@ def build_vocabulary() -> Vocabulary:
     for finding, names in RADIOGRAPH_TERMS.items():
         for t in names:
             terms[t] = finding
+    # The ontology's own display names: prompts show them, so drafts use them
+    # ("Enlarged cardiomediastinum: absent", "Pleural abnormality: absent").
+    for finding, name in FINDING_NAMES.items():
+        if finding is not F.no_finding:
+            terms[name] = finding
     for raw_list in entries.values():
         for raw in raw_list:
             for t in _clean(raw):

@@ -24,7 +24,7 @@ from rag.ports import Labeler
 
 # Boundaries that always open a new clause. "positive for" opens one too and stays in it.
 _STRONG = re.compile(
-    r";|(?<!\d)[.!?](?=\s+\S)|\s[\u2013\u2014-]{1,2}\s|\b(?:but|however|although|though|whereas|while|yet|"
+    r";|(?<!\d)[.!?](?=\s+[A-Za-z0-9])|\s[\u2013\u2014-]{1,2}\s|\b(?:but|however|although|though|whereas|while|yet|"
     r"except(?: for)?|apart from|aside from|other than)\b|(?=\bpositive for\b)",
     re.IGNORECASE,
 )

@@ -14,7 +14,7 @@ import unicodedata
 # Plain report prose: letters, digits, spaces and ordinary punctuation.
 _ALLOWED = re.compile(r"[A-Za-z0-9 .,;:()'\"/%+-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029]")
-_INNER_STOP = re.compile(r"(?<!\d)[.!?]+\s+\S")
+_INNER_STOP = re.compile(r"(?<!\d)[.!?]+\s+[A-Za-z0-9]")
 MAX_WORDS = 40
 MAX_CHARS = 300
 
