@@ -25,8 +25,43 @@ def sentence_for(finding: str, state: str) -> str:
     return _PHRASE[state].format(name=name, Name=name[0].upper() + name[1:])
 
 
+def _v2_entry(item: dict[str, Any], impression: bool) -> dict[str, Any]:
+    """One slot entry: every constant as given, the first position cited, a plain sentence."""
+    p = item["properties"]
+    out: dict[str, Any] = {}
+    for key, spec in p.items():
+        if key == "findings":
+            out[key] = [x["enum"][0] for x in spec["prefixItems"]]
+        elif key == "evidence":
+            out[key] = [spec["items"]["enum"][0]]
+        elif key != "text":
+            out[key] = spec["enum"][0]
+    names = [FINDING_NAMES[Finding(f)] for f in out["findings"]]
+    state = out["state"]
+    if len(names) > 1:
+        out["text"] = (
+            "No acute cardiopulmonary abnormality."
+            if impression
+            else "No " + " or ".join(names) + "."
+        )
+    elif impression and state == "present":
+        out["text"] = names[0][0].upper() + names[0][1:] + "."
+    else:
+        out["text"] = sentence_for(out["findings"][0], state)
+    return out
+
+
 def answer_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A JSON object that satisfies the draft schema (first allowed value of each enum)."""
+    if schema["properties"]["impression"].get("type") == "array":  # prompt v2: slots
+        return {
+            "findings": [
+                _v2_entry(i, False) for i in schema["properties"]["findings"]["prefixItems"]
+            ],
+            "impression": [
+                _v2_entry(i, True) for i in schema["properties"]["impression"]["prefixItems"]
+            ],
+        }
     entries = []
     for item in schema["properties"]["findings"]["prefixItems"]:
         p = item["properties"]

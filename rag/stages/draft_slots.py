@@ -1,0 +1,237 @@
+"""Stage 3 (LLM mode, prompt v2), constrain: sentence slots in report style, their schema and parse.
+
+The code decides what each sentence is about, in report order (rag.stages.style): one
+slot per present or uncertain finding (with its attributes), one per group of absent
+findings that a combined negative can carry ("No pleural effusion or pneumothorax."), and
+the impression slots (every present or uncertain finding by importance, as a comparison
+when a prior report licenses one; or no acute abnormality). The LLM writes the text of
+each slot inside a JSON schema whose findings, states, attributes and change kinds are
+constants, so it can neither skip, add nor invent one. The schema depends on the slots
+only (passages are cited by position, not id), so requests with the same label set share
+one compiled grammar on the server. Every parsed sentence still goes through the verifier.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.domain import DraftSentence, Evidence, Finding, FindingAttributes, LabelSet, Passage, State
+from rag.domain.compare import Change, ChangeKind
+from rag.stages import style
+from rag.stages.draft_schema import MAX_TEXT_CHARS, SENTENCE_PATTERN, InvalidDraft, split_sentences
+from rag.stages.generate import fits_labels
+
+# Passages shown (and citable by position) per slot: enough wording to imitate.
+PER_POSITIVE = 3
+PER_NEGATIVE = 1
+MAX_CITES = 2
+_ATTRS = ("laterality", "severity", "location", "count")
+_NONE = FindingAttributes()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One sentence the draft must contain: what it is about and how it may say it."""
+
+    findings: tuple[Finding, ...]
+    state: State
+    attributes: FindingAttributes = _NONE
+    change: ChangeKind | None = None
+
+    def claims(self) -> dict[Finding, State]:
+        """What the slot's sentence asserts."""
+        return dict.fromkeys(self.findings, self.state)
+
+
+def draft_slots(
+    labels: LabelSet,
+    evidence: dict[Finding, list[Evidence]],
+    changes: Sequence[Change] = (),
+) -> tuple[list[Slot], list[Slot]]:
+    """Findings slots in report order and impression slots by importance."""
+    said = {f for f in Finding if evidence.get(f)}  # nothing to cite: not spoken of
+    points = [(f, st) for f, st in style.ordered_points(labels) if f in said]
+    body: list[Slot] = []
+    for _, section in style.SECTIONS:
+        mine = [(f, st) for f, st in points if f in section]
+        body += [
+            Slot((f,), st, labels.attributes_of(f)) for f, st in mine if st is not State.absent
+        ]
+        absent = [f for f, st in mine if st is State.absent]
+        body += [Slot(fs, State.absent) for _, fs in style.negative_sentences(absent)]
+    by_finding = {c.finding: c for c in changes}
+    positives = [f for f, st in points if st is not State.absent]
+    impression = [
+        Slot(
+            (f,),
+            labels.effective_state(f),  # type: ignore[arg-type]
+            labels.attributes_of(f),
+            by_finding[f].kind if f in by_finding else None,
+        )
+        for f in style.by_importance(positives, labels)
+    ]
+    impression += [
+        Slot((c.finding,), State.absent, c.prior, ChangeKind.resolved)
+        for c in changes
+        if c.kind is ChangeKind.resolved and c.finding in said
+    ]
+    cardiopulmonary = [f for f in positives if f is not Finding.support_devices]
+    acute = [f for f in style.ACUTE if labels.effective_state(f) is State.absent and f in said]
+    if not cardiopulmonary and len(acute) == len(style.ACUTE):
+        impression.append(Slot(tuple(acute), State.absent))
+    return body, impression
+
+
+def slot_passages(
+    slots: list[Slot], labels: LabelSet, evidence: dict[Finding, list[Evidence]]
+) -> list[list[Passage]]:
+    """Per findings slot, the sentences shown to the LLM (citable by position 1..n)."""
+    out = []
+    for slot in slots:
+        per = PER_NEGATIVE if slot.state is State.absent else PER_POSITIVE
+        chosen: list[Passage] = []
+        for f in slot.findings:
+            sentences = [
+                e.passage for e in evidence.get(f, []) if e.passage.tags.get(f) is slot.state
+            ]
+            # Sentences that say exactly what the labels say first: the safest to imitate.
+            sentences.sort(key=lambda p: not fits_labels(p, labels))
+            chosen += [p for p in sentences[:per] if p not in chosen]
+        out.append(chosen[: max_cites_shown(slot)])
+    return out
+
+
+def max_cites_shown(slot: Slot) -> int:
+    """How many passages a slot shows at most (fixed by the slot, so the schema is too)."""
+    return PER_NEGATIVE * len(slot.findings) if slot.state is State.absent else PER_POSITIVE
+
+
+def _const(value: str) -> dict[str, Any]:
+    return {"enum": [value]}
+
+
+def _entry(slot: Slot, *, cite: bool) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "findings": {
+            "type": "array",
+            "prefixItems": [_const(f.value) for f in slot.findings],
+            "items": False,
+            "minItems": len(slot.findings),
+        },
+        "state": _const(slot.state.value),
+    }
+    for name in _ATTRS:
+        value = getattr(slot.attributes, name)
+        if value is not None:
+            props[name] = _const(value.value)
+    if slot.attributes.devices:
+        props["devices"] = _const(", ".join(d.type.value for d in slot.attributes.devices))
+    if slot.change is not None:
+        props["change"] = _const(slot.change.value)
+    if cite:
+        positions = list(range(1, max_cites_shown(slot) + 1))
+        props["evidence"] = {
+            "type": "array",
+            "items": {"enum": positions},
+            "minItems": 1,
+            "maxItems": min(MAX_CITES, len(positions)),
+        }
+    props["text"] = {"type": "string", "pattern": SENTENCE_PATTERN}
+    return {
+        "type": "object",
+        "properties": props,
+        "required": list(props),
+        "additionalProperties": False,
+    }
+
+
+def _fixed_array(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "prefixItems": items,
+        "items": False,
+        "minItems": len(items),
+        "maxItems": len(items),
+    }
+
+
+def slots_schema(body: list[Slot], impression: list[Slot]) -> dict[str, Any]:
+    """The JSON schema of a draft: one entry per slot, in order (depends on the slots only)."""
+    return {
+        "type": "object",
+        "properties": {
+            "findings": _fixed_array([_entry(s, cite=True) for s in body]),
+            # The impression cites what the findings entries cited for the same findings.
+            "impression": _fixed_array([_entry(s, cite=False) for s in impression]),
+        },
+        "required": ["findings", "impression"],
+        "additionalProperties": False,
+    }
+
+
+def _text_of(entry: dict[str, Any], where: str) -> list[str]:
+    text = entry.get("text")
+    if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
+        raise InvalidDraft(f"{where}: text must be one sentence of at most {MAX_TEXT_CHARS} chars")
+    return split_sentences(text)
+
+
+def _check_entry(entry: object, slot: Slot, where: str, keys: set[str]) -> dict[str, Any]:
+    if not isinstance(entry, dict) or set(entry) != keys:
+        raise InvalidDraft(f"{where}: needs exactly {sorted(keys)}")
+    if entry["findings"] != [f.value for f in slot.findings] or entry["state"] != slot.state.value:
+        raise InvalidDraft(f"{where}: must be about {[f.value for f in slot.findings]}")
+    return entry
+
+
+def parse_slots(
+    raw: str,
+    body: list[Slot],
+    impression: list[Slot],
+    shown: list[list[Passage]],
+) -> tuple[list[DraftSentence], list[DraftSentence]]:
+    """Check the LLM's JSON against the slots and turn it into draft sentences."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidDraft(f"not JSON: {exc.msg} at {exc.pos}") from None
+    if not isinstance(obj, dict) or set(obj) != {"findings", "impression"}:
+        raise InvalidDraft("top level must be an object with findings and impression")
+    entries, imp = obj["findings"], obj["impression"]
+    if not isinstance(entries, list) or len(entries) != len(body):
+        raise InvalidDraft(f"findings must have {len(body)} entries")
+    if not isinstance(imp, list) or len(imp) != len(impression):
+        raise InvalidDraft(f"impression must have {len(impression)} entries")
+    out_body: list[DraftSentence] = []
+    cites: dict[Finding, tuple[str, ...]] = {}
+    for i, (entry, slot, passages) in enumerate(zip(entries, body, shown, strict=True)):
+        where = f"findings[{i}]"
+        keys = set(_entry(slot, cite=True)["properties"])
+        e = _check_entry(entry, slot, where, keys)
+        pos = e["evidence"]
+        if not isinstance(pos, list) or not all(isinstance(p, int) for p in pos):
+            raise InvalidDraft(f"{where}: evidence must list passage positions")
+        # A position past what this request showed cites nothing (the verifier then asks
+        # for evidence); it is not a reason to throw the whole draft away.
+        ids = tuple(dict.fromkeys(passages[p - 1].id for p in pos if 1 <= p <= len(passages)))
+        for f in slot.findings:
+            cites[f] = cites.get(f, ()) + ids
+        out_body += [
+            DraftSentence(text=t, findings=slot.claims(), evidence=ids, origin="llm")
+            for t in _text_of(e, where)
+        ]
+    out_imp: list[DraftSentence] = []
+    for i, (entry, slot) in enumerate(zip(imp, impression, strict=True)):
+        where = f"impression[{i}]"
+        e = _check_entry(entry, slot, where, set(_entry(slot, cite=False)["properties"]))
+        ids = tuple(dict.fromkeys(c for f in slot.findings for c in cites.get(f, ())))
+        out_imp += [
+            DraftSentence(
+                text=t, section="impression", findings=slot.claims(), evidence=ids, origin="llm"
+            )
+            for t in _text_of(e, where)
+        ]
+    return out_body, out_imp
