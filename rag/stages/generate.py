@@ -60,9 +60,9 @@ def fits_labels(passage: Passage, labels: LabelSet) -> bool:
     return _detail_words(passage) <= allowed
 
 
-def states_attributes(passage: Passage, attrs: FindingAttributes) -> bool:
+def states_attributes(text: str, attrs: FindingAttributes) -> bool:
     """Whether a sentence says every attribute given (each by one of its licensed words)."""
-    words = _detail_words(passage)
+    words = _words_of_details(text)
     parts = [
         FindingAttributes(**{name: getattr(attrs, name)})
         for name in ("laterality", "severity", "location", "count")
@@ -92,21 +92,21 @@ def pick_sentence(
 ) -> DraftSentence | None:
     """The best verified-by-construction sentence for one finding, or None.
 
-    With attributes, only a sentence that states all of them qualifies.
+    With attributes, a sentence that states all of them ranks first.
     """
     attrs = labels.attributes_of(finding) if state is not State.absent else FindingAttributes()
-    best: tuple[tuple[int, float], Evidence] | None = None
+    best: tuple[tuple[bool, int, float], Evidence] | None = None
     for ev in evidence.get(finding, []):
         p = ev.passage
         if p.tags.get(finding) is not state or not fits_labels(p, labels):
             continue
         if exclude and p.text in exclude:
             continue
-        if not attrs.is_empty() and not states_attributes(p, attrs):
-            continue
-        # Prefer sentences that also cover other still-open findings, then similarity.
+        # Prefer sentences that state the attributes, then those that also cover other
+        # still-open findings, then similarity.
+        full = attrs.is_empty() or states_attributes(p.text, attrs)
         gain = sum(1 for f in p.tags if f not in covered and f is not Finding.no_finding)
-        key = (gain, ev.score)
+        key = (full, gain, ev.score)
         if best is None or key > best[0]:
             best = (key, ev)
     if best is None:
@@ -134,9 +134,9 @@ def compose_findings(
             if st is State.absent or f in covered or not evidence.get(f):
                 continue
             s = pick_sentence(f, st, labels, evidence, covered)
-            if s is None:
+            attrs = labels.attributes_of(f)
+            if s is None or not (attrs.is_empty() or states_attributes(s.text, attrs)):
                 cites = _cites(f, st, evidence)
-                attrs = labels.attributes_of(f)
                 body += [
                     DraftSentence(text=t, findings={f: st}, evidence=cites, origin="template")
                     for t in style.finding_sentence(f, st, attrs)
