@@ -16,6 +16,7 @@ import argparse
 import json
 import random
 import re
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -74,6 +75,7 @@ def main() -> None:
         help="instead: guarded vs unconstrained latency of N label sets, one request at a time",
     )
     ap.add_argument("--prompts", nargs="+", default=["v1", "v2"], help="with --latency")
+    ap.add_argument("--dump-schemas", metavar="JSON", help="with --latency: write the schemas")
     args = ap.parse_args()
     # Auth off (the server below listens on loopback only): the bench measures drafting.
     settings = get_settings().model_copy(update={"generator": "vllm", "auth": "disabled"})
@@ -108,12 +110,29 @@ def main() -> None:
         # Every prompt version on the same label sets, one after the other in this run.
         llm = httpx.Client(base_url=settings.vllm_url, timeout=900)
         out = {"model": settings.vllm_model}
+        per_version = {}
         for version in args.prompts:
             v = VLLMGenerator(
                 settings.vllm_url, settings.vllm_model, load_prompt("draft_report", version)
             )
-            rows = [measure_one(llm, b) for b in request_bodies(v, labels[: args.latency])]
-            out[f"draft_report/{version}"] = summarize(rows)
+            per_version[version] = request_bodies(v, labels[: args.latency])
+        if args.dump_schemas:
+            with open(args.dump_schemas, "w") as fh:
+                schemas = {
+                    v: [b["structured_outputs"]["json"] for b in bs]
+                    for v, bs in per_version.items()
+                }
+                json.dump(schemas, fh)
+            return
+        # Interleaved (each label set through every version in turn), so that load from
+        # other clients of a shared server falls on all versions alike.
+        rows: dict[str, list[dict[str, float]]] = {v: [] for v in per_version}
+        for i in range(args.latency):
+            for version, bs in per_version.items():
+                rows[version].append(measure_one(llm, bs[i]))
+                print(version, json.dumps(rows[version][-1]), file=sys.stderr, flush=True)
+        for version, rs in rows.items():
+            out[f"draft_report/{version}"] = summarize(rs)
         print(json.dumps(out, indent=2))
         return
     base, server = serve(create_app(services=svc))
