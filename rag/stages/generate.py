@@ -284,3 +284,44 @@ class ExtractiveGenerator:
         body = compose_findings(labels, evidence)
         changes = prior_changes(labels, prior_report, self.labeler)
         return body, compose_impression(labels, evidence, body, changes)
+
+
+def repair_sentences(
+    failed: DraftSentence, labels: LabelSet, evidence: dict[Finding, list[Evidence]]
+) -> list[DraftSentence]:
+    """What the extractive generator would say instead of a failed sentence (may be empty).
+
+    A failed combined negative is replaced by the combined negatives for all its findings,
+    a failed statement of one finding by a sentence that states its attributes.
+    """
+    wanted = {f: labels.effective_state(f) for f in failed.findings}
+    if not wanted or any(st is None for st in wanted.values()):
+        return []
+    if all(st is State.absent for st in wanted.values()) and len(wanted) > 1:
+        out = []
+        for text, denies in style.negative_sentences(list(wanted)):
+            cites = tuple(
+                dict.fromkeys(c for f in denies for c in _cites(f, State.absent, evidence))
+            )
+            if text != failed.text and cites:
+                claims = dict.fromkeys(denies, State.absent)
+                out.append(
+                    DraftSentence(text=text, findings=claims, evidence=cites, origin="template")
+                )
+        return out
+    for f, st in wanted.items():
+        assert st is not None
+        s = pick_sentence(f, st, labels, evidence, set(), exclude={failed.text})
+        attrs = labels.attributes_of(f) if st is not State.absent else FindingAttributes()
+        if s is not None and (attrs.is_empty() or states_attributes(s.text, attrs)):
+            return [s]
+        cites = _cites(f, st, evidence)
+        if st is not State.absent and cites:
+            texts = [t for t in style.finding_sentence(f, st, attrs) if t != failed.text]
+            return [
+                DraftSentence(text=t, findings={f: st}, evidence=cites, origin="template")
+                for t in texts
+            ]
+        if s is not None:
+            return [s]
+    return []

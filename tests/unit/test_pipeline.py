@@ -147,3 +147,25 @@ def test_probability_in_the_band_abstains(tiny_services: Services) -> None:
     reason = r.abstention.reasons[0]
     assert reason.code == "finding_in_uncertainty_band" and reason.finding is Finding.cardiomegaly
     assert "PA view" in reason.suggestion
+
+
+def test_a_failed_combined_negative_is_repaired_for_all_its_findings(
+    tiny_services: Services,
+) -> None:
+    both = {Finding.pleural_effusion: State.absent, Finding.pneumothorax: State.absent}
+    findings = [
+        DraftSentence(text="The heart is enlarged.", evidence=("ex-1",)),
+        DraftSentence(
+            text="Pleural effusion and pneumothorax are present.",
+            evidence=("ex-3",),
+            findings=both,
+            origin="llm",
+        ),
+    ]
+    labels = {"cardiomegaly": "present", "pleural_effusion": "absent", "pneumothorax": "absent"}
+    r = _scripted(tiny_services, findings).draft(DraftRequest(labels=LabelSet.from_states(labels)))
+    assert r.report is not None
+    repaired = [s for s in r.report.findings if s.origin == "repair"]
+    assert [s.text for s in repaired] == ["No pleural effusion or pneumothorax."]
+    assert repaired[0].findings == both
+    assert r.repairs[0].action == "replaced"
