@@ -15,7 +15,7 @@ from pathlib import Path
 from string import Template
 
 from rag.domain import FINDING_NAMES, Finding, LabelSet, Passage
-from rag.stages.draft_slots import Slot
+from rag.stages.draft_slots import Slot, slot_label
 from rag.stages.retrieve import talking_points
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
@@ -96,21 +96,8 @@ def render_draft_messages(
 
 
 def _slot_line(i: int, slot: Slot) -> str:
-    head = ", ".join(f.value for f in slot.findings)
-    attrs = [
-        getattr(slot.attributes, n).value.replace("_", " ")
-        for n in ("severity", "laterality", "location", "count")
-        if getattr(slot.attributes, n) is not None
-    ]
-    attrs += [d.type.value.replace("_", " ") for d in slot.attributes.devices]
-    line = f"{i}. {head}: {slot.state.value}"
-    if attrs:
-        line += "; " + ", ".join(attrs)
-    if slot.change is not None:
-        line += f"; change since prior: {slot.change.value}"
-    if len(slot.findings) > 1:
-        line += " (one sentence for all)"
-    return line
+    line = f"{i}. {slot_label(slot)}"
+    return line + " (one sentence for all)" if len(slot.findings) > 1 else line
 
 
 def render_slots(body: list[Slot], shown: list[list[Passage]]) -> str:

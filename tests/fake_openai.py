@@ -26,18 +26,15 @@ def sentence_for(finding: str, state: str) -> str:
 
 
 def _v2_entry(item: dict[str, Any], impression: bool) -> dict[str, Any]:
-    """One slot entry: every constant as given, the first position cited, a plain sentence."""
+    """One slot entry: the slot's label as given, the first position cited, a plain sentence."""
     p = item["properties"]
-    out: dict[str, Any] = {}
-    for key, spec in p.items():
-        if key == "findings":
-            out[key] = [x["enum"][0] for x in spec["prefixItems"]]
-        elif key == "evidence":
-            out[key] = [spec["items"]["enum"][0]]
-        elif key != "text":
-            out[key] = spec["enum"][0]
-    names = [FINDING_NAMES[Finding(f)] for f in out["findings"]]
-    state = out["state"]
+    about = p["about"]["enum"][0]
+    out: dict[str, Any] = {"about": about}
+    if "cite" in p:
+        out["cite"] = [p["cite"]["items"]["enum"][0]]
+    head, rest = about.split(": ", 1)
+    findings, state = head.split(", "), rest.split(";")[0]
+    names = [FINDING_NAMES[Finding(f)] for f in findings]
     if len(names) > 1:
         out["text"] = (
             "No acute cardiopulmonary abnormality."
@@ -47,7 +44,7 @@ def _v2_entry(item: dict[str, Any], impression: bool) -> dict[str, Any]:
     elif impression and state == "present":
         out["text"] = names[0][0].upper() + names[0][1:] + "."
     else:
-        out["text"] = sentence_for(out["findings"][0], state)
+        out["text"] = sentence_for(findings[0], state)
     return out
 
 

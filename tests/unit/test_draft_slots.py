@@ -79,7 +79,7 @@ def test_schema_is_the_same_for_the_same_label_set(retrieve, tiny_kb: KnowledgeB
     text = json.dumps(one)
     assert not any(p.id in text for p in tiny_kb.passages)  # positions, not ids
     entry = one["properties"]["findings"]["prefixItems"][1]["properties"]
-    assert entry["laterality"] == {"enum": ["left"]} and entry["severity"] == {"enum": ["small"]}
+    assert entry["about"] == {"enum": ["pleural_effusion: present; small, left"]}
     other = _ls(**{**{f.value: "absent" for f in LABELS.findings}, "cardiomegaly": "present"})
     assert slots_schema(*draft_slots(other, retrieve(other))) != one
 
@@ -97,9 +97,9 @@ def test_parse_maps_positions_to_passages_and_rejects_other_findings(retrieve) -
     assert out_body[0].evidence == (shown[0][0].id,)
     # The impression cites what the findings cited for the same finding.
     assert out_imp[0].evidence == out_body[1].evidence
-    answer["findings"][1]["evidence"] = [9]  # past what was shown: cites nothing
+    answer["findings"][1]["cite"] = [9]  # past what was shown: cites nothing
     assert parse_slots(json.dumps(answer), body, imp, shown)[0][1].evidence == ()
-    answer["findings"][1]["findings"] = ["edema"]
+    answer["findings"][1]["about"] = "edema: present"
     with pytest.raises(InvalidDraft, match="findings\\[1\\]"):
         parse_slots(json.dumps(answer), body, imp, shown)
 
