@@ -14,6 +14,7 @@ one compiled grammar on the server. Every parsed sentence still goes through the
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,6 @@ from rag.stages.generate import fits_labels
 PER_POSITIVE = 3
 PER_NEGATIVE = 1
 MAX_CITES = 2
-_ATTRS = ("laterality", "severity", "location", "count")
 _NONE = FindingAttributes()
 
 
@@ -178,9 +178,23 @@ def slots_schema(body: list[Slot], impression: list[Slot]) -> dict[str, Any]:
 
 def _text_of(entry: dict[str, Any], where: str) -> list[str]:
     text = entry.get("text")
-    if not isinstance(text, str) or len(text) > MAX_TEXT_CHARS:
-        raise InvalidDraft(f"{where}: text must be one sentence of at most {MAX_TEXT_CHARS} chars")
+    if not isinstance(text, str) or not re.fullmatch(SENTENCE_PATTERN, text):
+        raise InvalidDraft(f"{where}: text must be one sentence")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidDraft(f"{where}: text longer than {MAX_TEXT_CHARS} characters")
     return split_sentences(text)
+
+
+def _plain_impression(slot: Slot) -> str:
+    """The extractive impression of a slot, for a model that repeated a findings sentence."""
+    f = slot.findings[0]
+    if len(slot.findings) > 1:
+        return style.NO_ACUTE
+    if slot.change is not None:
+        now = slot.attributes if slot.change is not ChangeKind.resolved else _NONE
+        prior = slot.attributes if slot.change is ChangeKind.resolved else _NONE
+        return style.change_sentence(Change(finding=f, kind=slot.change, prior=prior, current=now))
+    return style.impression_phrase(f, slot.state, slot.attributes)
 
 
 def _check_entry(entry: object, slot: Slot, where: str, keys: set[str]) -> dict[str, Any]:
@@ -228,14 +242,22 @@ def parse_slots(
             for t in _text_of(e, where)
         ]
     out_imp: list[DraftSentence] = []
+    said = {s.text.lower() for s in out_body}
     for i, (entry, slot) in enumerate(zip(imp, impression, strict=True)):
         where = f"impression[{i}]"
         e = _check_entry(entry, slot, where, set(_entry(slot, cite=False)["properties"]))
         ids = tuple(dict.fromkeys(c for f in slot.findings for c in cites.get(f, ())))
-        out_imp += [
-            DraftSentence(
-                text=t, section="impression", findings=slot.claims(), evidence=ids, origin="llm"
+        for t in _text_of(e, where):
+            origin = "llm"
+            if t.lower() in said:  # never a findings sentence again, word for word
+                t, origin = _plain_impression(slot), "template"
+            out_imp.append(
+                DraftSentence(
+                    text=t,
+                    section="impression",
+                    findings=slot.claims(),
+                    evidence=ids,
+                    origin=origin,
+                )
             )
-            for t in _text_of(e, where)
-        ]
     return out_body, out_imp

@@ -157,3 +157,13 @@ def test_v2_generator_drafts_verified_combined_negatives(tiny_services: Services
     assert all(s.origin == "llm" for s in r.report.findings + r.report.impression)
     assert all(v.verdict is Verdict.supported for v in r.verdicts)
     assert r.provenance.prompt_version == "draft_report/v2"
+
+
+def test_an_impression_that_repeats_a_findings_sentence_is_replaced(retrieve) -> None:
+    evidence = retrieve(LABELS)
+    body, imp = draft_slots(LABELS, evidence)
+    answer = answer_schema(slots_schema(body, imp))
+    answer["impression"][0]["text"] = answer["findings"][1]["text"]
+    _, out = parse_slots(json.dumps(answer), body, imp, slot_passages(body, LABELS, evidence))
+    assert out[0].text == "Small left pleural effusion." and out[0].origin == "template"
+    assert out[1].origin == "llm"
