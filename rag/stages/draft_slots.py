@@ -55,12 +55,13 @@ def draft_slots(
     said = {f for f in Finding if evidence.get(f)}  # nothing to cite: not spoken of
     points = [(f, st) for f, st in style.ordered_points(labels) if f in said]
     body: list[Slot] = []
-    for _, section in style.SECTIONS:
+    for name, section in style.SECTIONS:
         mine = [(f, st) for f, st in points if f in section]
         body += [
             Slot((f,), st, labels.attributes_of(f)) for f, st in mine if st is not State.absent
         ]
-        absent = [f for f, st in mine if st is State.absent]
+        after = style.NEGATIVES_AFTER[name]
+        absent = [f for f, st in points if st is State.absent and f in after]
         body += [Slot(fs, State.absent) for _, fs in style.negative_sentences(absent)]
     by_finding = {c.finding: c for c in changes}
     positives = [f for f, st in points if st is not State.absent]

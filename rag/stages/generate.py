@@ -128,7 +128,7 @@ def compose_findings(
     body: list[DraftSentence] = []
     covered: set[Finding] = set()
     points = style.ordered_points(labels)
-    for _, section in style.SECTIONS:
+    for name, section in style.SECTIONS:
         mine = [(f, st) for f, st in points if f in section]
         for f, st in mine:
             if st is State.absent or f in covered or not evidence.get(f):
@@ -145,7 +145,8 @@ def compose_findings(
             else:
                 body.append(s)
                 covered.update(s.findings)
-        absent = [f for f, st in mine if st is State.absent and f not in covered]
+        after = style.NEGATIVES_AFTER[name]
+        absent = [f for f, st in points if st is State.absent and f in after and f not in covered]
         absent = [f for f in absent if _cites(f, State.absent, evidence)]
         for text, denies in style.negative_sentences(absent):
             cites = tuple(
