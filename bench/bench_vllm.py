@@ -75,6 +75,9 @@ def main() -> None:
         help="instead: guarded vs unconstrained latency of N label sets, one request at a time",
     )
     ap.add_argument("--prompts", nargs="+", default=["v1", "v2"], help="with --latency")
+    ap.add_argument(
+        "--no-cold", action="store_true", help="with --latency: skip the first-use request"
+    )
     ap.add_argument("--dump-schemas", metavar="JSON", help="with --latency: write the schemas")
     args = ap.parse_args()
     # Auth off (the server below listens on loopback only): the bench measures drafting.
@@ -126,10 +129,10 @@ def main() -> None:
             return
         # Interleaved (each label set through every version in turn), so that load from
         # other clients of a shared server falls on all versions alike.
-        rows: dict[str, list[dict[str, float]]] = {v: [] for v in per_version}
+        rows: dict[str, list[dict]] = {v: [] for v in per_version}
         for i in range(args.latency):
             for version, bs in per_version.items():
-                rows[version].append(measure_one(llm, bs[i]))
+                rows[version].append(measure_one(llm, bs[i], cold=not args.no_cold))
                 print(version, json.dumps(rows[version][-1]), file=sys.stderr, flush=True)
         for version, rs in rows.items():
             out[f"draft_report/{version}"] = summarize(rs)
