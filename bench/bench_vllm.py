@@ -16,6 +16,7 @@ import argparse
 import json
 import random
 import re
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,10 +26,11 @@ from bench_foundation import random_labels  # same label-set generator as the fo
 from inprocess import serve
 from vllm_latency import measure_one, summarize
 
+from rag.adapters.vllm_generator import VLLMGenerator
 from rag.api.app import create_app
 from rag.config import get_settings
 from rag.domain import LabelSet
-from rag.prompts import render_draft_messages
+from rag.prompts import load_prompt, render_draft_messages
 from rag.services import build_services
 from rag.stages.draft_schema import draft_schema, prompt_passages
 
@@ -72,6 +74,11 @@ def main() -> None:
         metavar="N",
         help="instead: guarded vs unconstrained latency of N label sets, one request at a time",
     )
+    ap.add_argument("--prompts", nargs="+", default=["v1", "v2"], help="with --latency")
+    ap.add_argument(
+        "--no-cold", action="store_true", help="with --latency: skip the first-use request"
+    )
+    ap.add_argument("--dump-schemas", metavar="JSON", help="with --latency: write the schemas")
     args = ap.parse_args()
     # Auth off (the server below listens on loopback only): the bench measures drafting.
     settings = get_settings().model_copy(update={"generator": "vllm", "auth": "disabled"})
@@ -85,18 +92,51 @@ def main() -> None:
         # output (one sentence per finding) grow with the label set.
         keep = dict(list(ls.as_states().items())[: args.max_findings])
         labels.append(LabelSet.from_states(keep))
-    # The exact bodies the service sends, built with the service's own retrieval.
     kb = svc.kb.get()
-    bodies = []
-    for ls in labels:
-        shown = prompt_passages(ls, svc.pipeline.retriever.retrieve(kb, ls))
-        msgs = render_draft_messages(gen.prompt, ls, shown, None, None)
-        bodies.append(gen.request_body(msgs, draft_schema(ls, shown)))
+
+    def request_bodies(g: VLLMGenerator, sets: list[LabelSet]) -> list[dict]:
+        """The exact bodies the service sends, built with the service's own retrieval."""
+        out = []
+        for ls in sets:
+            evidence = svc.pipeline.retriever.retrieve(kb, ls)
+            if g.prompt.version == "v1":
+                shown = prompt_passages(ls, evidence)
+                msgs = render_draft_messages(g.prompt, ls, shown, None, None)
+                out.append(g.request_body(msgs, draft_schema(ls, shown)))
+            else:
+                out.append(g.slot_request(ls, evidence, None, None)[0])
+        return out
+
+    bodies = request_bodies(gen, labels)
 
     if args.latency:
+        # Every prompt version on the same label sets, one after the other in this run.
         llm = httpx.Client(base_url=settings.vllm_url, timeout=900)
-        rows = [measure_one(llm, b) for b in bodies[: args.latency]]
-        print(json.dumps({"model": settings.vllm_model, "latency": summarize(rows)}, indent=2))
+        out = {"model": settings.vllm_model}
+        per_version = {}
+        for version in args.prompts:
+            v = VLLMGenerator(
+                settings.vllm_url, settings.vllm_model, load_prompt("draft_report", version)
+            )
+            per_version[version] = request_bodies(v, labels[: args.latency])
+        if args.dump_schemas:
+            with open(args.dump_schemas, "w") as fh:
+                schemas = {
+                    v: [b["structured_outputs"]["json"] for b in bs]
+                    for v, bs in per_version.items()
+                }
+                json.dump(schemas, fh)
+            return
+        # Interleaved (each label set through every version in turn), so that load from
+        # other clients of a shared server falls on all versions alike.
+        rows: dict[str, list[dict]] = {v: [] for v in per_version}
+        for i in range(args.latency):
+            for version, bs in per_version.items():
+                rows[version].append(measure_one(llm, bs[i], cold=not args.no_cold))
+                print(version, json.dumps(rows[version][-1]), file=sys.stderr, flush=True)
+        for version, rs in rows.items():
+            out[f"draft_report/{version}"] = summarize(rs)
+        print(json.dumps(out, indent=2))
         return
     base, server = serve(create_app(services=svc))
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)

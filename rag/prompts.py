@@ -15,6 +15,7 @@ from pathlib import Path
 from string import Template
 
 from rag.domain import FINDING_NAMES, Finding, LabelSet, Passage
+from rag.stages.draft_slots import Slot, slot_label
 from rag.stages.retrieve import talking_points
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
@@ -88,6 +89,38 @@ def render_draft_messages(
     user = Template(prompt.user).substitute(
         labels=render_labels(labels),
         passages=render_passages(shown),
+        indication=fence(indication),
+        prior_report=fence(prior_report),
+    )
+    return [{"role": "system", "content": prompt.system}, {"role": "user", "content": user}]
+
+
+def _slot_line(i: int, slot: Slot) -> str:
+    line = f"{i}. {slot_label(slot)}"
+    return line + " (one sentence for all)" if len(slot.findings) > 1 else line
+
+
+def render_slots(body: list[Slot], shown: list[list[Passage]]) -> str:
+    """The findings items with their reference sentences numbered for citing."""
+    blocks = []
+    for i, (slot, passages) in enumerate(zip(body, shown, strict=True), 1):
+        refs = "".join(f"\n   [{j}] {p.text}" for j, p in enumerate(passages, 1))
+        blocks.append(_slot_line(i, slot) + refs)
+    return "\n".join(blocks) if blocks else "(none)"
+
+
+def render_slot_messages(
+    prompt: PromptTemplate,
+    body: list[Slot],
+    impression: list[Slot],
+    shown: list[list[Passage]],
+    indication: str | None,
+    prior_report: str | None,
+) -> list[dict[str, str]]:
+    """Chat messages for a slot-based (v2) drafting request (pure); the system text is fixed."""
+    user = Template(prompt.user).substitute(
+        slots=render_slots(body, shown),
+        impression="\n".join(_slot_line(i, s) for i, s in enumerate(impression, 1)) or "(none)",
         indication=fence(indication),
         prior_report=fence(prior_report),
     )

@@ -25,8 +25,40 @@ def sentence_for(finding: str, state: str) -> str:
     return _PHRASE[state].format(name=name, Name=name[0].upper() + name[1:])
 
 
+def _v2_entry(item: dict[str, Any], impression: bool) -> dict[str, Any]:
+    """One slot entry: the slot's label as given, the first position cited, a plain sentence."""
+    p = item["properties"]
+    about = p["about"]["enum"][0]
+    out: dict[str, Any] = {"about": about}
+    if "cite" in p:
+        out["cite"] = [p["cite"]["items"]["enum"][0]]
+    head, rest = about.split(": ", 1)
+    findings, state = head.split(", "), rest.split(";")[0]
+    names = [FINDING_NAMES[Finding(f)] for f in findings]
+    if len(names) > 1:
+        out["text"] = (
+            "No acute cardiopulmonary abnormality."
+            if impression
+            else "No " + " or ".join(names) + "."
+        )
+    elif impression and state == "present":
+        out["text"] = names[0][0].upper() + names[0][1:] + "."
+    else:
+        out["text"] = sentence_for(findings[0], state)
+    return out
+
+
 def answer_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A JSON object that satisfies the draft schema (first allowed value of each enum)."""
+    if schema["properties"]["impression"].get("type") == "array":  # prompt v2: slots
+        return {
+            "findings": [
+                _v2_entry(i, False) for i in schema["properties"]["findings"]["prefixItems"]
+            ],
+            "impression": [
+                _v2_entry(i, True) for i in schema["properties"]["impression"]["prefixItems"]
+            ],
+        }
     entries = []
     for item in schema["properties"]["findings"]["prefixItems"]:
         p = item["properties"]

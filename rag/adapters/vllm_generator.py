@@ -19,9 +19,12 @@ import httpx
 
 from rag.adapters.circuit_breaker import BreakerOpen, CircuitBreaker
 from rag.domain import DraftSentence, Evidence, Finding, LabelSet
+from rag.labeler import RuleLabeler
 from rag.ports import GeneratorError
-from rag.prompts import PromptTemplate, render_draft_messages
+from rag.prompts import PromptTemplate, render_draft_messages, render_slot_messages
 from rag.stages.draft_schema import InvalidDraft, draft_schema, parse_draft, prompt_passages
+from rag.stages.draft_slots import draft_slots, parse_slots, slot_passages, slots_schema
+from rag.stages.generate import prior_changes
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ class VLLMGenerator:
         self.passages_per_finding = passages_per_finding
         self.backoff_s = backoff_s
         self.breaker = breaker or CircuitBreaker()
+        # Reads a given prior report (v2 prompts state changes); rules, no I/O.
+        self._labeler = RuleLabeler()
         self._client = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
@@ -95,6 +100,8 @@ class VLLMGenerator:
         prior_report: str | None = None,
     ) -> tuple[list[DraftSentence], list[DraftSentence]]:
         """Draft inside the label set's schema; raises GeneratorError on any failure."""
+        if self.prompt.version != "v1":
+            return self._generate_slots(labels, evidence, indication, prior_report)
         shown = prompt_passages(labels, evidence, self.passages_per_finding)
         if not shown:
             return [], []  # nothing citable: the decide stage abstains with reasons
@@ -102,6 +109,45 @@ class VLLMGenerator:
         content = self._complete(self.request_body(messages, draft_schema(labels, shown)))
         try:
             return parse_draft(content, labels, shown)
+        except InvalidDraft as exc:
+            msg = f"LLM output rejected: {exc}"
+            raise GeneratorError("generator_invalid_output", msg) from None
+
+    def slot_request(
+        self,
+        labels: LabelSet,
+        evidence: dict[Finding, list[Evidence]],
+        indication: str | None,
+        prior_report: str | None,
+    ) -> tuple[dict[str, Any], Any]:
+        """The v2 request body and what its answer is parsed against (slots, passages)."""
+        changes = prior_changes(labels, prior_report, self._labeler)
+        body, impression = draft_slots(labels, evidence, changes)
+        shown = slot_passages(body, labels, evidence)
+        messages = render_slot_messages(
+            self.prompt, body, impression, shown, indication, prior_report
+        )
+        return self.request_body(messages, slots_schema(body, impression)), (
+            body,
+            impression,
+            shown,
+        )
+
+    def _generate_slots(
+        self,
+        labels: LabelSet,
+        evidence: dict[Finding, list[Evidence]],
+        indication: str | None,
+        prior_report: str | None,
+    ) -> tuple[list[DraftSentence], list[DraftSentence]]:
+        request, (body, impression, shown) = self.slot_request(
+            labels, evidence, indication, prior_report
+        )
+        if not body:
+            return [], []  # nothing citable: the decide stage abstains with reasons
+        content = self._complete(request)
+        try:
+            return parse_slots(content, body, impression, shown)
         except InvalidDraft as exc:
             msg = f"LLM output rejected: {exc}"
             raise GeneratorError("generator_invalid_output", msg) from None

@@ -20,7 +20,7 @@ from rag.domain import (
 )
 from rag.ports import Labeler, SentenceCheck
 from rag.stages.confidence import low_confidence_reasons
-from rag.stages.generate import pick_sentence
+from rag.stages.generate import repair_sentences
 from rag.stages.retrieve import talking_points
 from rag.stages.verify import VerificationContext, verify_sentence
 
@@ -62,28 +62,24 @@ def _guard(
         if v.verdict is Verdict.supported:
             kept.append(s)
             continue
-        replacement = None
-        for f in s.findings:
-            want = labels.effective_state(f)
-            if want is not None:
-                replacement = pick_sentence(f, want, labels, evidence, set(), exclude={s.text})
-            if replacement is not None:
-                break
-        if replacement is not None:
-            rv = verify_sentence(replacement, ctx, labeler, crosscheck)
-            if rv.verdict is Verdict.supported:
-                kept.append(
-                    replacement.model_copy(update={"section": s.section, "origin": "repair"})
+        # The extractive wording for the same findings (all of a combined negative's).
+        replacement = repair_sentences(s, labels, evidence)
+        if replacement and all(
+            verify_sentence(r, ctx, labeler, crosscheck).verdict is Verdict.supported
+            for r in replacement
+        ):
+            kept += [
+                r.model_copy(update={"section": s.section, "origin": "repair"}) for r in replacement
+            ]
+            repairs.append(
+                Repair(
+                    original=s.text,
+                    action="replaced",
+                    replacement=" ".join(r.text for r in replacement),
+                    reasons=v.reasons,
                 )
-                repairs.append(
-                    Repair(
-                        original=s.text,
-                        action="replaced",
-                        replacement=replacement.text,
-                        reasons=v.reasons,
-                    )
-                )
-                continue
+            )
+            continue
         repairs.append(Repair(original=s.text, action="dropped", reasons=v.reasons))
     return kept, verdicts, repairs
 

@@ -60,9 +60,9 @@ def fits_labels(passage: Passage, labels: LabelSet) -> bool:
     return _detail_words(passage) <= allowed
 
 
-def states_attributes(passage: Passage, attrs: FindingAttributes) -> bool:
+def states_attributes(text: str, attrs: FindingAttributes) -> bool:
     """Whether a sentence says every attribute given (each by one of its licensed words)."""
-    words = _detail_words(passage)
+    words = _words_of_details(text)
     parts = [
         FindingAttributes(**{name: getattr(attrs, name)})
         for name in ("laterality", "severity", "location", "count")
@@ -92,21 +92,21 @@ def pick_sentence(
 ) -> DraftSentence | None:
     """The best verified-by-construction sentence for one finding, or None.
 
-    With attributes, only a sentence that states all of them qualifies.
+    With attributes, a sentence that states all of them ranks first.
     """
     attrs = labels.attributes_of(finding) if state is not State.absent else FindingAttributes()
-    best: tuple[tuple[int, float], Evidence] | None = None
+    best: tuple[tuple[bool, int, float], Evidence] | None = None
     for ev in evidence.get(finding, []):
         p = ev.passage
         if p.tags.get(finding) is not state or not fits_labels(p, labels):
             continue
         if exclude and p.text in exclude:
             continue
-        if not attrs.is_empty() and not states_attributes(p, attrs):
-            continue
-        # Prefer sentences that also cover other still-open findings, then similarity.
+        # Prefer sentences that state the attributes, then those that also cover other
+        # still-open findings, then similarity.
+        full = attrs.is_empty() or states_attributes(p.text, attrs)
         gain = sum(1 for f in p.tags if f not in covered and f is not Finding.no_finding)
-        key = (gain, ev.score)
+        key = (full, gain, ev.score)
         if best is None or key > best[0]:
             best = (key, ev)
     if best is None:
@@ -128,15 +128,15 @@ def compose_findings(
     body: list[DraftSentence] = []
     covered: set[Finding] = set()
     points = style.ordered_points(labels)
-    for _, section in style.SECTIONS:
+    for name, section in style.SECTIONS:
         mine = [(f, st) for f, st in points if f in section]
         for f, st in mine:
             if st is State.absent or f in covered or not evidence.get(f):
                 continue
             s = pick_sentence(f, st, labels, evidence, covered)
-            if s is None:
+            attrs = labels.attributes_of(f)
+            if s is None or not (attrs.is_empty() or states_attributes(s.text, attrs)):
                 cites = _cites(f, st, evidence)
-                attrs = labels.attributes_of(f)
                 body += [
                     DraftSentence(text=t, findings={f: st}, evidence=cites, origin="template")
                     for t in style.finding_sentence(f, st, attrs)
@@ -145,7 +145,8 @@ def compose_findings(
             else:
                 body.append(s)
                 covered.update(s.findings)
-        absent = [f for f, st in mine if st is State.absent and f not in covered]
+        after = style.NEGATIVES_AFTER[name]
+        absent = [f for f, st in points if st is State.absent and f in after and f not in covered]
         absent = [f for f in absent if _cites(f, State.absent, evidence)]
         for text, denies in style.negative_sentences(absent):
             cites = tuple(
@@ -284,3 +285,44 @@ class ExtractiveGenerator:
         body = compose_findings(labels, evidence)
         changes = prior_changes(labels, prior_report, self.labeler)
         return body, compose_impression(labels, evidence, body, changes)
+
+
+def repair_sentences(
+    failed: DraftSentence, labels: LabelSet, evidence: dict[Finding, list[Evidence]]
+) -> list[DraftSentence]:
+    """What the extractive generator would say instead of a failed sentence (may be empty).
+
+    A failed combined negative is replaced by the combined negatives for all its findings,
+    a failed statement of one finding by a sentence that states its attributes.
+    """
+    wanted = {f: labels.effective_state(f) for f in failed.findings}
+    if not wanted or any(st is None for st in wanted.values()):
+        return []
+    if all(st is State.absent for st in wanted.values()) and len(wanted) > 1:
+        out = []
+        for text, denies in style.negative_sentences(list(wanted)):
+            cites = tuple(
+                dict.fromkeys(c for f in denies for c in _cites(f, State.absent, evidence))
+            )
+            if text != failed.text and cites:
+                claims = dict.fromkeys(denies, State.absent)
+                out.append(
+                    DraftSentence(text=text, findings=claims, evidence=cites, origin="template")
+                )
+        return out
+    for f, st in wanted.items():
+        assert st is not None
+        s = pick_sentence(f, st, labels, evidence, set(), exclude={failed.text})
+        attrs = labels.attributes_of(f) if st is not State.absent else FindingAttributes()
+        if s is not None and (attrs.is_empty() or states_attributes(s.text, attrs)):
+            return [s]
+        cites = _cites(f, st, evidence)
+        if st is not State.absent and cites:
+            texts = [t for t in style.finding_sentence(f, st, attrs) if t != failed.text]
+            return [
+                DraftSentence(text=t, findings={f: st}, evidence=cites, origin="template")
+                for t in texts
+            ]
+        if s is not None:
+            return [s]
+    return []

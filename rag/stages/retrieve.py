@@ -6,16 +6,36 @@ from collections import OrderedDict
 
 import numpy as np
 
-from rag.domain import FINDING_NAMES, Evidence, Finding, LabelSet, Passage, PassageKind, State
+from rag.domain import (
+    FINDING_NAMES,
+    Evidence,
+    Finding,
+    FindingAttributes,
+    LabelSet,
+    Passage,
+    PassageKind,
+    State,
+)
 from rag.kb.store import KnowledgeBase
 from rag.ports import Embedder
 
 _PHRASE = {State.present: "{name}", State.absent: "no {name}", State.uncertain: "possible {name}"}
 
 
-def finding_query(finding: Finding, state: State) -> str:
-    """The retrieval query for one finding in one state (how a report would phrase it)."""
-    return _PHRASE[state].format(name=FINDING_NAMES[finding])
+def finding_query(finding: Finding, state: State, attrs: FindingAttributes | None = None) -> str:
+    """The retrieval query for one finding in one state (how a report would phrase it).
+
+    Attributes go into the query ("small left pleural effusion"), so sentences that state
+    them rank first; an absent finding has none.
+    """
+    name = FINDING_NAMES[finding]
+    if attrs is not None and state is not State.absent:
+        mods = [a.value for a in (attrs.severity, attrs.laterality) if a is not None]
+        if attrs.location is not None:
+            mods.append(attrs.location.value.replace("_", " "))
+        mods += [d.type.value.replace("_", " ") for d in attrs.devices]
+        name = " ".join([*mods, name])
+    return _PHRASE[state].format(name=name)
 
 
 def talking_points(labels: LabelSet) -> list[tuple[Finding, State]]:
@@ -43,8 +63,8 @@ class EmbeddingRetriever:
         self.embedder = embedder
         self.k = k
         self.k_definitions = k_definitions
-        # Queries come from a small closed set (14 findings x 3 states), so caching their
-        # vectors removes the encoder from the hot path after warm-up.
+        # Queries come from a closed set (findings x states x attribute values, few in
+        # practice), so caching their vectors removes the encoder from the hot path.
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
@@ -62,7 +82,7 @@ class EmbeddingRetriever:
         points = talking_points(labels)
         if not points:
             return {}
-        vectors = self._vectors([finding_query(f, s) for f, s in points])
+        vectors = self._vectors([finding_query(f, s, labels.attributes_of(f)) for f, s in points])
         out: dict[Finding, list[Evidence]] = {}
         for (finding, state), vec in zip(points, vectors, strict=True):
             # Search only among sentences asserting this finding in this state (and the

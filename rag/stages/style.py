@@ -39,6 +39,15 @@ SECTIONS: tuple[tuple[str, tuple[Finding, ...]], ...] = (
     ("bones", (F.fracture,)),
 )
 SECTION_OF: dict[Finding, str] = {f: name for name, fs in SECTIONS for f in fs}
+# Where absent findings are said: those of the lungs and the pleura together after the
+# pleura ("No focal consolidation, pneumothorax, or pleural effusion."), as reports do.
+NEGATIVES_AFTER: dict[str, tuple[Finding, ...]] = {
+    "lines_and_tubes": (F.support_devices,),
+    "lungs": (),
+    "pleura": SECTIONS[1][1] + SECTIONS[2][1],
+    "heart_and_mediastinum": SECTIONS[3][1],
+    "bones": SECTIONS[4][1],
+}
 
 # Impression order: what needs action first (air outside the lung, infection, fluid),
 # then masses, then chronic or incidental findings. A malpositioned device leads.
@@ -80,9 +89,11 @@ _NOUN: dict[Finding, tuple[str, str, bool]] = {
     F.fracture: ("fracture", "fractures", False),
     F.support_devices: ("support device", "support devices", False),
 }
-# How an absent finding is named in a combined negative.
+# How an absent finding is named in a combined negative, in the order reports list them
+# (the most frequent wordings of the IU train split: "No focal airspace disease.",
+# "No pneumothorax or pleural effusion.").
 NEGATIVE_NAME: dict[Finding, str] = {
-    F.lung_opacity: "focal airspace opacity",
+    F.lung_opacity: "focal airspace disease",
     F.consolidation: "focal consolidation",
     F.pneumonia: "pneumonia",
     F.edema: "pulmonary edema",
@@ -121,6 +132,20 @@ _POSITION: dict[DevicePosition, str] = {
     DevicePosition.right_atrium: "with the tip in the right atrium",
     DevicePosition.stomach: "with the tip in the stomach",
     DevicePosition.malpositioned: "which is malpositioned",
+}
+NEGATIVE_ORDER: tuple[Finding, ...] = (
+    *NEGATIVE_NAME,
+    F.cardiomegaly,
+    F.enlarged_cardiomediastinum,
+    F.fracture,
+)
+# Findings said in a sentence of their own when absent (IU's most frequent wording); a
+# lung lesion only when nothing else is denied with it.
+_OWN_NEGATIVE: dict[Finding, str] = {
+    F.cardiomegaly: "The heart is normal in size.",
+    F.enlarged_cardiomediastinum: "The mediastinum is unremarkable.",
+    F.fracture: "No acute bony abnormality.",
+    F.lung_lesion: "No nodules or masses.",
 }
 # The labeler reads a negation over at most this many words (lexicon.SCOPE_WORDS).
 _NEGATION_SCOPE = 8
@@ -269,7 +294,7 @@ def _or_list(names: list[str]) -> str:
 
 def negative_sentences(absent: list[Finding]) -> list[tuple[str, tuple[Finding, ...]]]:
     """Combined negative sentences for a section's absent findings, with what each denies."""
-    todo = list(absent)
+    todo = [f for f in NEGATIVE_ORDER if f in absent]
     out: list[tuple[str, tuple[Finding, ...]]] = []
     if all(f in todo for f in LUNGS_CLEAR):
         out.append(("The lungs are clear.", LUNGS_CLEAR))
@@ -278,15 +303,10 @@ def negative_sentences(absent: list[Finding]) -> list[tuple[str, tuple[Finding, 
         pair = (F.cardiomegaly, F.enlarged_cardiomediastinum)
         out.append(("The cardiomediastinal silhouette is normal.", pair))
         todo = [f for f in todo if f not in pair]
-    if F.cardiomegaly in todo:
-        out.append(("The heart size is normal.", (F.cardiomegaly,)))
-        todo.remove(F.cardiomegaly)
-    if F.enlarged_cardiomediastinum in todo:
-        out.append(("The mediastinal contours are normal.", (F.enlarged_cardiomediastinum,)))
-        todo.remove(F.enlarged_cardiomediastinum)
-    if F.fracture in todo:
-        out.append(("No acute osseous abnormality.", (F.fracture,)))
-        todo.remove(F.fracture)
+    for f, text in _OWN_NEGATIVE.items():
+        if f in todo and (f is not F.lung_lesion or len(todo) == 1):
+            out.append((text, (f,)))
+            todo.remove(f)
     by_name = {NEGATIVE_NAME[f]: f for f in todo}
     for chunk in _chunks(list(by_name)):
         out.append((f"No {_or_list(chunk)}.", tuple(by_name[n] for n in chunk)))

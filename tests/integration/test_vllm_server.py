@@ -41,6 +41,19 @@ LABEL_SETS = [
     {"atelectasis": "present", "pleural_effusion": "present"},
     {"pneumonia": "uncertain", "cardiomegaly": "present"},
 ]
+REQUESTS = [{"labels": labels, "indication": "Cough."} for labels in LABEL_SETS] + [
+    {  # attributes and a prior: side, size and change statements are in play
+        "labels": {
+            "pleural_effusion": {
+                "state": "present",
+                "attributes": {"laterality": "left", "severity": "moderate"},
+            },
+            "pneumothorax": "absent",
+            "cardiomegaly": {"state": "present", "attributes": {"severity": "mild"}},
+        },
+        "prior_report": "Small left pleural effusion. Mild cardiomegaly. No pneumothorax.",
+    }
+]
 
 
 @pytest.fixture(scope="session")
@@ -128,14 +141,9 @@ def test_readyz_names_the_model_and_server(vllm_client: TestClient, vllm_server:
 
 
 def test_reports_through_real_vllm_pass_the_verifier_or_abstain(vllm_client: TestClient) -> None:
-    with ThreadPoolExecutor(len(LABEL_SETS)) as pool:  # concurrent: vLLM batches them
+    with ThreadPoolExecutor(len(REQUESTS)) as pool:  # concurrent: vLLM batches them
         responses = list(
-            pool.map(
-                lambda labels: vllm_client.post(
-                    "/v1/reports", json={"labels": labels, "indication": "Cough."}
-                ),
-                LABEL_SETS,
-            )
+            pool.map(lambda body: vllm_client.post("/v1/reports", json=body), REQUESTS)
         )
     stats: Counter[str] = Counter()
     for r in responses:
@@ -143,7 +151,7 @@ def test_reports_through_real_vllm_pass_the_verifier_or_abstain(vllm_client: Tes
         body = r.json()
         _check_never_unverified(body)
         assert body["provenance"]["model"] == MODEL
-        assert body["provenance"]["prompt_version"] == "draft_report/v1"
+        assert body["provenance"]["prompt_version"] == "draft_report/v2"
         codes = [x["code"] for x in (body["abstention"] or {}).get("reasons", [])]
         assert "generator_unavailable" not in codes  # the server answered every request
         stats[body["status"]] += 1
@@ -154,7 +162,7 @@ def test_reports_through_real_vllm_pass_the_verifier_or_abstain(vllm_client: Tes
         report = body["report"] or {"findings": [], "impression": []}
         kept = report["findings"] + report["impression"]
         stats["llm_sentences_kept"] += sum(s["origin"] == "llm" for s in kept)
-    print(f"\n[vllm] quality over {len(LABEL_SETS)} label sets: {dict(stats)}")
+    print(f"\n[vllm] quality over {len(REQUESTS)} requests: {dict(stats)}")
     # The model really drafted: at least one of its sentences passed the verifier.
     assert stats["sentences_supported"] > 0
 

@@ -10,6 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rag.api.app import create_app
+from rag.api.schemas import ReportCreate
+from rag.domain import Finding
 from rag.kb.store import KBError
 from rag.pipeline import ReportPipeline
 from rag.services import KBHolder, Services
@@ -122,18 +124,27 @@ def test_bad_input_names_the_field(client: TestClient, payload: dict, field: str
     assert field in r.json()["message"]
 
 
-def test_attributes_reach_the_draft(client: TestClient) -> None:
-    body = {
-        "labels": {
-            "pleural_effusion": {
-                "state": "present",
-                "attributes": {"laterality": "left", "severity": "small"},
-            },
-            "pneumothorax": "absent",
+def test_attributes_reach_the_domain_request() -> None:
+    body = ReportCreate.model_validate(
+        {
+            "labels": {
+                "pleural_effusion": {
+                    "state": "present",
+                    "attributes": {"laterality": "left", "severity": "small"},
+                },
+                "support_devices": {
+                    "state": "present",
+                    "attributes": {"devices": [{"type": "picc", "position": "superior_vena_cava"}]},
+                },
+                "pneumothorax": "absent",
+            }
         }
-    }
-    r = client.post("/v1/reports", json=body)
-    assert r.status_code == 200, r.text
+    )
+    labels = body.to_domain().labels
+    eff = labels.attributes_of(Finding.pleural_effusion)
+    assert (eff.laterality, eff.severity) == ("left", "small")
+    assert labels.attributes_of(Finding.support_devices).devices[0].type == "picc"
+    assert labels.attributes_of(Finding.pneumothorax).is_empty()
 
 
 def test_inconsistent_label_set_is_422(client: TestClient) -> None:

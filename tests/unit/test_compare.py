@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rag.domain import Finding, FindingAttributes, FindingLabel, LabelSet, State
-from rag.domain.compare import ChangeKind, compare
-from rag.labeler import RuleLabeler
+from rag.domain.compare import ChangeKind, compare, licensed_changes
+from rag.labeler import RuleLabeler, find_details
+from rag.labeler.details import DetailKind
 from rag.stages import style
 from rag.stages.prior import attributes_in, read_prior
 
@@ -108,3 +109,36 @@ def test_attributes_in_keeps_to_the_findings_scope() -> None:
     b = attributes_in("Bibasilar atelectasis.", Finding.atelectasis)
     assert (b.laterality, b.location) == ("bilateral", "basal")
     assert attributes_in("Left middle lobe opacity.", Finding.lung_opacity).is_empty()
+
+
+def test_change_words_license_only_the_change_that_follows() -> None:
+    prior = _ls(pleural_effusion=("present", {"severity": "small"}), cardiomegaly="present")
+    now = _ls(pleural_effusion=("present", {"severity": "large"}), cardiomegaly="present")
+    changes = compare(prior, now)
+    lic = licensed_changes(changes)
+    assert "increased" in lic[Finding.pleural_effusion]
+    assert "stable" in lic[Finding.cardiomegaly] and "new" not in lic[Finding.cardiomegaly]
+    # Every comparison word of a drafted change sentence is licensed for its finding.
+    pairs = [
+        (prior, now),
+        (now, prior),
+        (
+            _ls(edema=("present", {"severity": "mild"})),
+            _ls(edema=("present", {"severity": "severe"})),
+        ),
+        (
+            _ls(edema=("present", {"severity": "severe"})),
+            _ls(edema=("present", {"severity": "mild"})),
+        ),
+        (_ls(edema="absent", pneumothorax="present"), _ls(edema="present", pneumothorax="absent")),
+    ]
+    every = [c for a, b in pairs for c in compare(a, b)]
+    assert {c.kind for c in every} == set(ChangeKind)
+    for c in every:
+        lic = licensed_changes([c])
+        said = {
+            d.text
+            for d in find_details(style.change_sentence(c))
+            if d.kind is DetailKind.comparison
+        }
+        assert said and said <= lic[c.finding], (c, said)

@@ -9,7 +9,7 @@ from rag.kb.store import KnowledgeBase
 from rag.labeler import RuleLabeler, find_details
 from rag.labeler.details import DetailKind
 from rag.stages.generate import ExtractiveGenerator
-from rag.stages.retrieve import EmbeddingRetriever
+from rag.stages.retrieve import EmbeddingRetriever, finding_query
 from tests.fakes import HashEmbedder
 
 pytestmark = pytest.mark.unit
@@ -86,7 +86,11 @@ def test_normal_study_says_no_acute_abnormality(draft) -> None:
     )
     body, imp = draft(labels)
     assert imp == ["No acute cardiopulmonary abnormality."]
-    assert "No pleural effusion or pneumothorax." in body
+    assert body == [
+        "No focal airspace disease, focal consolidation, pneumonia, or pulmonary edema.",
+        "No pneumothorax or pleural effusion.",
+        "The heart is normal in size.",
+    ]
 
 
 def test_changes_since_a_prior_are_stated_as_comparisons(draft) -> None:
@@ -109,3 +113,16 @@ def test_no_comparison_without_a_prior(draft) -> None:
     body, imp = draft(labels)
     kinds = {d.kind for t in body + imp for d in find_details(t)}
     assert DetailKind.comparison not in kinds
+
+
+def test_retrieval_query_carries_the_attributes() -> None:
+    labels = _ls(
+        pleural_effusion=("present", {"laterality": "left", "severity": "small"}),
+        atelectasis=("uncertain", {"location": "lower_lobe"}),
+    )
+    q = [finding_query(f, lab.state, lab.attributes) for f, lab in labels.findings.items()]
+    assert q == [
+        "small left pleural effusion",
+        "possible lower lobe atelectasis",
+    ]
+    assert finding_query(Finding.pleural_effusion, State.absent) == "no pleural effusion"

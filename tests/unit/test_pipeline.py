@@ -34,7 +34,7 @@ def test_drafts_only_what_the_labels_say(tiny_services: Services) -> None:
     assert r.status == "drafted" and r.report is not None
     texts = [s.text for s in r.report.findings]
     # Radiologist order: pleura before heart; no size the labels do not give.
-    assert texts == ["No pleural effusion or pneumothorax.", "The heart is enlarged."]
+    assert texts == ["No pneumothorax or pleural effusion.", "The heart is enlarged."]
     assert [s.text for s in r.report.impression] == ["Cardiomegaly."]
     assert all(v.verdict is Verdict.supported for v in r.verdicts)
     labeler = RuleLabeler()
@@ -147,3 +147,25 @@ def test_probability_in_the_band_abstains(tiny_services: Services) -> None:
     reason = r.abstention.reasons[0]
     assert reason.code == "finding_in_uncertainty_band" and reason.finding is Finding.cardiomegaly
     assert "PA view" in reason.suggestion
+
+
+def test_a_failed_combined_negative_is_repaired_for_all_its_findings(
+    tiny_services: Services,
+) -> None:
+    both = {Finding.pleural_effusion: State.absent, Finding.pneumothorax: State.absent}
+    findings = [
+        DraftSentence(text="The heart is enlarged.", evidence=("ex-1",)),
+        DraftSentence(
+            text="Pleural effusion and pneumothorax are present.",
+            evidence=("ex-3",),
+            findings=both,
+            origin="llm",
+        ),
+    ]
+    labels = {"cardiomegaly": "present", "pleural_effusion": "absent", "pneumothorax": "absent"}
+    r = _scripted(tiny_services, findings).draft(DraftRequest(labels=LabelSet.from_states(labels)))
+    assert r.report is not None
+    repaired = [s for s in r.report.findings if s.origin == "repair"]
+    assert [s.text for s in repaired] == ["No pneumothorax or pleural effusion."]
+    assert repaired[0].findings == both
+    assert r.repairs[0].action == "replaced"
