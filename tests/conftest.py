@@ -89,3 +89,6 @@ def client(tiny_services: Services):
 
     with TestClient(create_app(services=tiny_services)) as c:
         yield c
+
+
+from tests.ray_cluster import ray_cluster  # noqa: E402, F401 - the session Ray cluster

@@ -1,0 +1,192 @@
+"""Where an evaluation's cases are scored: threads in this process, or Ray workers.
+
+An executor takes the cases still to do and yields one record per case as each finishes,
+in any order; the runner writes and orders them. Each Ray worker builds its own drafter
+and labeler from a picklable factory (models, FAISS indexes and HTTP pools do not travel),
+so every worker drafts through the same pipeline code as a local run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from typing import Protocol
+
+from rag.evaluation.drafters import EvalCase
+
+Record = dict[str, object]
+Scorer = Callable[[EvalCase], Record]
+# Called once in each worker process; must pickle (a module-level function or a partial).
+ScorerFactory = Callable[[], Scorer]
+
+
+class ExecutorError(RuntimeError):
+    """The executor could not start, or a worker failed to build or score."""
+
+
+class CaseExecutor(Protocol):
+    """Scores cases; yields each record as it finishes."""
+
+    def map(self, cases: Sequence[EvalCase]) -> Iterator[Record]:
+        """Score every case, yielding records in completion order."""
+        ...
+
+
+class LocalExecutor:
+    """`concurrency` threads in this process (an LLM server then sees concurrent requests)."""
+
+    def __init__(self, scorer: Scorer, concurrency: int = 1) -> None:
+        self.scorer, self.concurrency = scorer, max(1, concurrency)
+
+    def map(self, cases: Sequence[EvalCase]) -> Iterator[Record]:
+        """Score cases from a thread pool."""
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            for fut in as_completed([pool.submit(self.scorer, c) for c in cases]):
+                yield fut.result()
+
+
+class RayExecutor:
+    """Cases as Ray actor calls over a cluster (RAY_ADDRESS) or a local one started here.
+
+    `workers` actors (default: the cluster's CPUs) each build the scorer once and score
+    up to `concurrency` cases at once (threads, for LLM batching). Cases go to the actor
+    with the fewest in flight, with a bounded queue, so a slow worker gets fewer.
+    """
+
+    def __init__(
+        self,
+        factory: ScorerFactory,
+        *,
+        address: str | None = None,
+        workers: int | None = None,
+        concurrency: int = 1,
+        cpus_per_worker: float = 1.0,
+    ) -> None:
+        self.factory = factory
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.workers = workers
+        self.concurrency = max(1, concurrency)
+        self.cpus_per_worker = cpus_per_worker
+
+    def map(self, cases: Sequence[EvalCase]) -> Iterator[Record]:
+        """Score cases on Ray actors; the cluster connection lasts for this call."""
+        if not cases:
+            return
+        with ray_session(self.address):
+            ray = _ray()
+            n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            n = min(n, len(cases))
+            actor = ray.remote(_Worker).options(
+                num_cpus=self.cpus_per_worker, max_concurrency=self.concurrency
+            )
+            pool = [actor.remote(self.factory) for _ in range(n)]
+            try:
+                yield from _stream(ray, pool, cases, self.concurrency)
+            except ray.exceptions.RayError as exc:
+                raise ExecutorError(f"a Ray worker failed: {_first_line(exc)}") from None
+            finally:
+                for a in pool:
+                    ray.kill(a)
+
+
+class _Worker:
+    """A Ray actor: one drafter and labeler, built once in the worker process."""
+
+    def __init__(self, factory: ScorerFactory) -> None:
+        self._score = factory()
+
+    def score(self, case: EvalCase) -> Record:
+        """Draft and score one case."""
+        return self._score(case)
+
+
+def _stream(ray, pool: list, cases: Sequence[EvalCase], per_actor: int) -> Iterator[Record]:
+    """Submit with a bounded queue per actor (least in flight first); yield as done."""
+    todo = list(reversed(cases))
+    load = [0] * len(pool)
+    owner: dict[object, int] = {}
+    limit = 2 * per_actor  # enough queued to keep an actor busy between round trips
+
+    def submit() -> None:
+        while todo:
+            i = min(range(len(pool)), key=load.__getitem__)
+            if load[i] >= limit:
+                return
+            ref = pool[i].score.remote(todo.pop())
+            owner[ref], load[i] = i, load[i] + 1
+
+    submit()
+    while owner:
+        ready, _ = ray.wait(list(owner), num_returns=1)
+        for ref in ready:
+            load[owner.pop(ref)] -= 1
+            yield ray.get(ref)
+        submit()
+
+
+@contextmanager
+def ray_session(address: str | None = None) -> Iterator[None]:
+    """Connect to a cluster (or start a local one) unless this process already is."""
+    ray = _ray(loopback=not address)
+    if ray.is_initialized():
+        yield
+        return
+    init_ray(address)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+    """`ray.init` at `address`, or a local cluster (head and worker processes) on loopback."""
+    ray = _ray(loopback=not address)
+    kwargs: dict[str, object] = {"log_to_driver": False, "logging_level": "ERROR"}
+    if not address:
+        # A local cluster for this process only: no dashboard, a small object store
+        # (records are small), workers that import this checkout's `rag`.
+        kwargs |= {
+            "num_cpus": num_cpus,
+            "include_dashboard": False,
+            "object_store_memory": 100 * 1024**2,
+            "runtime_env": {"env_vars": _local_env()},
+        }
+    try:
+        ray.init(address=address, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = address or "a local cluster"
+        raise ExecutorError(f"cannot start Ray at {where}: {_first_line(exc)}") from None
+
+
+def _local_env() -> dict[str, str]:
+    """Environment a local cluster's workers need to import and run this checkout."""
+    import rag
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(rag.__file__)))
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = {"PYTHONPATH": path}
+    for key in ("HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    # Ray wraps the worker's traceback; its last line names the real error.
+    return (text[-1] if text else type(exc).__name__)[:300]
+
+
+def _ray(loopback: bool = False):
+    if loopback and "ray" not in sys.modules:
+        # A one-machine cluster stays on 127.0.0.1: without this switch Ray binds and
+        # advertises the address other nodes would use. Ray reads it once, at import.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        import ray
+    except ImportError:  # pragma: no cover - ray is a dependency; a stripped install lacks it
+        raise ExecutorError("--executor ray needs the `ray` package") from None
+    return ray
