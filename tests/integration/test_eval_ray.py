@@ -53,3 +53,27 @@ def test_ray_run_resumes_a_local_one(
 def test_a_failing_worker_is_one_error(ray_cluster: str, tmp_path: Path) -> None:
     with pytest.raises(ExecutorError, match="no knowledge base under /nowhere"):
         list(RayExecutor(broken_scorer, workers=1).map(CASES))
+
+
+@pytest.mark.slow
+def test_cli_ray_executor_matches_local(ray_cluster: str, real_settings, real_kb, tmp_path) -> None:
+    # The real command over the real KB and embedder: the Ray workers load their own copy.
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "RADRAG_HOME": str(real_settings.home),
+        "RADRAG_ASSETS": str(real_settings.assets_dir),
+        "RAY_ADDRESS": ray_cluster,
+    }
+    base = [sys.executable, "-m", "rag.cli", "eval", "run", "--limit", "6"]
+    for name, extra in (("local", []), ("ray", ["--executor", "ray", "--workers", "2"])):
+        cmd = [*base, "--out", str(tmp_path / name), *extra]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.splitlines()[-1])["n_cases"] == 6
+    a, b = ((tmp_path / n / "results.json").read_bytes() for n in ("local", "ray"))
+    assert a == b
+    assert (tmp_path / "ray" / "report.html").is_file()
