@@ -20,7 +20,7 @@ from tests.fakes import HashEmbedder
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[str]:
     """The address of a local 2-CPU Ray cluster (shut down after the session)."""
-    from rag.evaluation.executors import init_ray
+    from rag.adapters.ray_cluster import init_ray
 
     init_ray(num_cpus=2)
     import ray

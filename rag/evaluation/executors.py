@@ -9,22 +9,20 @@ so every worker drafts through the same pipeline code as a local run.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from typing import Protocol
 
+from rag.adapters.ray_cluster import RayJobError, first_line, import_ray, ray_session
 from rag.evaluation.drafters import EvalCase
+
+# Re-exported: what callers of an executor catch.
+ExecutorError = RayJobError
 
 Record = dict[str, object]
 Scorer = Callable[[EvalCase], Record]
 # Called once in each worker process; must pickle (a module-level function or a partial).
 ScorerFactory = Callable[[], Scorer]
-
-
-class ExecutorError(RuntimeError):
-    """The executor could not start, or a worker failed to build or score."""
 
 
 class CaseExecutor(Protocol):
@@ -76,7 +74,7 @@ class RayExecutor:
         if not cases:
             return
         with ray_session(self.address):
-            ray = _ray()
+            ray = import_ray()
             n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
             n = min(n, len(cases))
             actor = ray.remote(_Worker).options(
@@ -86,7 +84,7 @@ class RayExecutor:
             try:
                 yield from _stream(ray, pool, cases, self.concurrency)
             except ray.exceptions.RayError as exc:
-                raise ExecutorError(f"a Ray worker failed: {_first_line(exc)}") from None
+                raise RayJobError(f"a Ray worker failed: {first_line(exc)}") from None
             finally:
                 for a in pool:
                     ray.kill(a)
@@ -125,68 +123,3 @@ def _stream(ray, pool: list, cases: Sequence[EvalCase], per_actor: int) -> Itera
             load[owner.pop(ref)] -= 1
             yield ray.get(ref)
         submit()
-
-
-@contextmanager
-def ray_session(address: str | None = None) -> Iterator[None]:
-    """Connect to a cluster (or start a local one) unless this process already is."""
-    ray = _ray(loopback=not address)
-    if ray.is_initialized():
-        yield
-        return
-    init_ray(address)
-    try:
-        yield
-    finally:
-        ray.shutdown()
-
-
-def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
-    """`ray.init` at `address`, or a local cluster (head and worker processes) on loopback."""
-    ray = _ray(loopback=not address)
-    kwargs: dict[str, object] = {"log_to_driver": False, "logging_level": "ERROR"}
-    if not address:
-        # A local cluster for this process only: no dashboard, a small object store
-        # (records are small), workers that import this checkout's `rag`.
-        kwargs |= {
-            "num_cpus": num_cpus,
-            "include_dashboard": False,
-            "object_store_memory": 100 * 1024**2,
-            "runtime_env": {"env_vars": _local_env()},
-        }
-    try:
-        ray.init(address=address, **kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = address or "a local cluster"
-        raise ExecutorError(f"cannot start Ray at {where}: {_first_line(exc)}") from None
-
-
-def _local_env() -> dict[str, str]:
-    """Environment a local cluster's workers need to import and run this checkout."""
-    import rag
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(rag.__file__)))
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    env = {"PYTHONPATH": path}
-    for key in ("HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    return env
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    # Ray wraps the worker's traceback; its last line names the real error.
-    return (text[-1] if text else type(exc).__name__)[:300]
-
-
-def _ray(loopback: bool = False):
-    if loopback and "ray" not in sys.modules:
-        # A one-machine cluster stays on 127.0.0.1: without this switch Ray binds and
-        # advertises the address other nodes would use. Ray reads it once, at import.
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    try:
-        import ray
-    except ImportError:  # pragma: no cover - ray is a dependency; a stripped install lacks it
-        raise ExecutorError("--executor ray needs the `ray` package") from None
-    return ray
