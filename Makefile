@@ -91,6 +91,8 @@ format: venv
 bench: kb vllm-venv
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
+	# Ray executor vs local on the same cases, and KB embedding on Ray vs local.
+	$(BIN)/python bench/bench_ray.py
 	$(BIN)/python bench/bench_guard.py
 	$(BIN)/python bench/bench_encoder.py
 	bench/time_to_first_report.sh
