@@ -50,6 +50,17 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
         raise RayJobError(f"cannot start Ray at {where}: {first_line(exc)}") from None
 
 
+def worker_shares(ray, wanted: int | None, items: int, cpus_each: float) -> tuple[int, float]:
+    """How many actors to start (default: one per cluster CPU) and the CPUs each reserves.
+
+    More actors than CPUs (LLM work waits on HTTP, not on a core) get a fractional share,
+    so every one of them is scheduled instead of some waiting forever for a free CPU.
+    """
+    total = float(ray.cluster_resources().get("CPU", 1.0))
+    n = max(1, min(wanted or int(total) or 1, items))
+    return n, min(cpus_each, total / n)
+
+
 def _local_env() -> dict[str, str]:
     """Environment a local cluster's workers need to import and run this checkout."""
     import rag

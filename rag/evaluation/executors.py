@@ -13,7 +13,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Protocol
 
-from rag.adapters.ray_cluster import RayJobError, first_line, import_ray, ray_session
+from rag.adapters.ray_cluster import (
+    RayJobError,
+    first_line,
+    import_ray,
+    ray_session,
+    worker_shares,
+)
 from rag.evaluation.drafters import EvalCase
 
 # Re-exported: what callers of an executor catch.
@@ -75,11 +81,8 @@ class RayExecutor:
             return
         with ray_session(self.address):
             ray = import_ray()
-            n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            n = min(n, len(cases))
-            actor = ray.remote(_Worker).options(
-                num_cpus=self.cpus_per_worker, max_concurrency=self.concurrency
-            )
+            n, cpus = worker_shares(ray, self.workers, len(cases), self.cpus_per_worker)
+            actor = ray.remote(_Worker).options(num_cpus=cpus, max_concurrency=self.concurrency)
             pool = [actor.remote(self.factory) for _ in range(n)]
             try:
                 yield from _stream(ray, pool, cases, self.concurrency)

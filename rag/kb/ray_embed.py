@@ -13,7 +13,13 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from rag.adapters.ray_cluster import RayJobError, first_line, import_ray, ray_session
+from rag.adapters.ray_cluster import (
+    RayJobError,
+    first_line,
+    import_ray,
+    ray_session,
+    worker_shares,
+)
 from rag.ports import Embedder
 
 EmbedderFactory = Callable[[], Embedder]  # called once in each worker; must pickle
@@ -39,9 +45,9 @@ class RayBatchEmbedder:
             return
         with ray_session(self.address):
             ray = import_ray()
-            n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-            actor = ray.remote(_EmbedWorker).options(num_cpus=self.cpus_per_worker)
-            pool = [actor.remote(self.factory) for _ in range(min(n, len(batches)))]
+            n, cpus = worker_shares(ray, self.workers, len(batches), self.cpus_per_worker)
+            actor = ray.remote(_EmbedWorker).options(num_cpus=cpus)
+            pool = [actor.remote(self.factory) for _ in range(n)]
             queued: deque = deque()
             try:
                 for i, batch in enumerate(batches):

@@ -26,7 +26,8 @@ def test_ray_run_is_byte_identical_to_local(
 ) -> None:
     drafter = GuardedDrafter(tiny_services.pipeline, "extractive")
     local = run(CASES, drafter, RuleLabeler(), tmp_path / "local", CFG, progress=False)
-    ray_exec = RayExecutor(partial(tiny_scorer, tiny_services.settings.home), workers=2)
+    # Three workers on two CPUs: each reserves a share of a CPU, so all three get scheduled.
+    ray_exec = RayExecutor(partial(tiny_scorer, tiny_services.settings.home), workers=3)
     far = run(CASES, drafter, RuleLabeler(), tmp_path / "ray", CFG, False, executor=ray_exec)
     assert far == local
     a = (tmp_path / "local" / "results.json").read_bytes()
