@@ -55,6 +55,7 @@ def test_two_replicas_serve_through_a_publish(
     failures = [a for a in answers if a[1] != 200 or a[2] not in (real_kb.version, new)]
     assert not failures, failures[:5]
     seen = Counter((base, version) for base, _, version in answers)
+    print(f"replicas: {len(answers)} answers, 0 failed; per replica and version: {dict(seen)}")
     for api in apis:  # both replicas answered from both versions
         assert seen[(api.base, real_kb.version)] > 0 and seen[(api.base, new)] > 0, seen
     assert stop == "both replicas serve the new version"
