@@ -222,6 +222,11 @@ def run_eval(
                 f"--labels-from encoder needs the NIH images: {data} has no labels.csv "
                 "(../shared is absent on this machine?); pass --data DIR"
             )
+    try:
+        with output_lock(out):  # refused now, not after loading models; held again below
+            pass
+    except RunConflict as exc:
+        raise fail(str(exc)) from None
     labeler = RuleLabeler()
     config: dict[str, object] = {
         "dataset": dataset,
