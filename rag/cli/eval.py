@@ -155,7 +155,11 @@ def _image_gated(drafter, guard: dict | None):
 
 
 def worker_scorer(settings, generator: GeneratorChoice, image_guard: tuple[dict | None] | None):
-    """Build a run's drafter and labeler in a Ray worker, as the driver does (picklable)."""
+    """Build a run's drafter and labeler in a Ray worker, as the driver does (picklable).
+
+    `image_guard` is `(guard,)` when the drafter gets the image gate (the guard may be
+    None: gate lifted), None when it gets no gate at all.
+    """
     from rag.evaluation.runner import scorer
     from rag.labeler import RuleLabeler
     from rag.services import build_services
