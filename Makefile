@@ -98,6 +98,8 @@ bench: kb vllm-venv system-deps
 	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_kb.py $(BENCH_KB_ARGS)
 	$(BIN)/python bench/bench_crosscheck.py
+	# Ray executor vs local on the same cases, and KB embedding on Ray vs local.
+	$(BIN)/python bench/bench_ray.py
 	$(BIN)/python bench/bench_encoder.py
 	# Review loop: drafting p95 with the database on vs off, 32 clients for 60 s (SQLite and
 	# PostgreSQL), the simulated 200-study reading session (monitor AUROC vs encoder evaluate).

@@ -30,7 +30,10 @@ class Settings(BaseSettings):
     generator: Literal["extractive", "vllm"] = Field(
         default="extractive", description="'extractive' (no LLM) or 'vllm' (an LLM server)."
     )
-    vllm_url: str = Field(default="http://127.0.0.1:8100", description="vLLM server base URL.")
+    vllm_url: str = Field(
+        default="http://127.0.0.1:8100",
+        description="vLLM server base URL, or several separated by commas.",
+    )
     vllm_model: str = Field(default="qwen2.5-coder-0.5b", description="The model name vLLM serves.")
     llm_model_path: str = Field(
         default="qwen2.5-coder-0.5b",
@@ -131,9 +134,11 @@ class Settings(BaseSettings):
     @field_validator("vllm_url")
     @classmethod
     def _url_is_http(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("vllm_url must be an http(s) URL")
-        return v.rstrip("/")
+        # Several servers: a comma-separated list; the client spreads requests over them.
+        urls = [u.strip().rstrip("/") for u in v.split(",") if u.strip()]
+        if not urls or not all(u.startswith(("http://", "https://")) for u in urls):
+            raise ValueError("vllm_url must be an http(s) URL or a comma-separated list of them")
+        return ",".join(urls)
 
     @property
     def kb_root(self) -> Path:

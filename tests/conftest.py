@@ -15,6 +15,7 @@ from rag.services import KBHolder, Services
 from rag.stages.decide import DecisionPolicy
 from rag.stages.generate import ExtractiveGenerator
 from tests.fakes import TINY_CORPUS, HashEmbedder
+from tests.ray_cluster import ray_cluster  # noqa: F401 - the session's local Ray cluster
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -16,9 +16,14 @@ KINDS: dict[str, type[FaissFlatIndex] | type[FaissHNSWIndex]] = {
 }
 
 
+def index_kind_for(n: int, exact_max: int) -> str:
+    """The kind of index `build_index` makes for `n` vectors."""
+    return FaissFlatIndex.kind if n <= exact_max else FaissHNSWIndex.kind
+
+
 def build_index(vectors: np.ndarray, exact_max: int) -> SearchIndex:
     """Exact search up to `exact_max` vectors (cheap and perfect), HNSW above."""
-    if len(vectors) <= exact_max:
+    if index_kind_for(len(vectors), exact_max) == FaissFlatIndex.kind:
         return FaissFlatIndex.build(vectors)
     return FaissHNSWIndex.build(vectors)
 

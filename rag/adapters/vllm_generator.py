@@ -6,7 +6,8 @@ concurrent HTTP requests that vLLM batches. The JSON schema travels as vLLM stru
 outputs; failures become GeneratorError (an explicit abstention), never unverified text.
 A circuit breaker stops requests to a server that keeps failing (unreachable, timed out,
 HTTP 5xx) and lets one trial through after a cool-down, so a dead server is not hammered
-and the service recovers by itself when it comes back.
+and the service recovers by itself when it comes back. Several servers (a comma-separated
+URL list) share the requests by least outstanding requests, each behind its own breaker.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 
 from rag.adapters.circuit_breaker import BreakerOpen, CircuitBreaker
+from rag.adapters.vllm_servers import Server, ServerPool, split_urls
 from rag.domain import DraftSentence, Evidence, Finding, LabelSet
 from rag.labeler import RuleLabeler
 from rag.ports import GeneratorError
@@ -56,7 +58,8 @@ class VLLMGenerator:
         breaker: CircuitBreaker | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        urls = split_urls(base_url)
+        self.base_url = ",".join(urls)
         self.model = model
         self.prompt = prompt
         self.prompt_version = prompt.id
@@ -64,21 +67,41 @@ class VLLMGenerator:
         self.max_tokens = max_tokens
         self.passages_per_finding = passages_per_finding
         self.backoff_s = backoff_s
-        self.breaker = breaker or CircuitBreaker()
         # Reads a given prior report (v2 prompts state changes); rules, no I/O.
         self._labeler = RuleLabeler()
-        self._client = httpx.Client(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
-        )
+        template = breaker or CircuitBreaker()
+
+        def make_breaker(url: str) -> CircuitBreaker:
+            # One server: the given breaker itself; several: one like it per server.
+            if len(urls) == 1:
+                return template
+            return CircuitBreaker(
+                template.failure_threshold,
+                template.cooldown_s,
+                name=f"LLM server {url}",
+                clock=template._clock,
+            )
+
+        def make_client(url: str) -> httpx.Client:
+            return httpx.Client(
+                base_url=url,
+                timeout=httpx.Timeout(timeout_s, connect=min(5.0, timeout_s)),
+                limits=httpx.Limits(
+                    max_connections=max_connections, max_keepalive_connections=max_connections
+                ),
+                transport=transport,
+            )
+
+        self.pool = ServerPool(urls, make_client, make_breaker)
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The first server's breaker (the only one with a single server)."""
+        return self.pool.servers[0].breaker
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
+        """Close the connection pools."""
+        self.pool.close()
 
     def request_body(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> dict:
         """The chat-completions request (OpenAI field names, plus vLLM's structured_outputs)."""
@@ -153,39 +176,51 @@ class VLLMGenerator:
             raise GeneratorError("generator_invalid_output", msg) from None
 
     def _complete(self, body: dict[str, Any]) -> str:
-        try:
-            self.breaker.admit()
-        except BreakerOpen as exc:
-            # Fail fast: no HTTP call while the server is presumed down.
-            raise GeneratorError(
-                "generator_unavailable", exc.message, retry_after_s=exc.retry_after_s
-            ) from None
-        try:
-            r = self._post(body)
-        except _ServerDown as exc:
-            self.breaker.record_failure()
-            raise GeneratorError(
-                "generator_unavailable", str(exc), retry_after_s=self.breaker.retry_after_s()
-            ) from None
-        except BaseException:
-            # Not a server fault, but the admitted call must settle (it may be the trial).
-            self.breaker.record_failure()
-            raise
-        # The server answered: it is up, even if what it said is refused below.
-        self.breaker.record_success()
-        if r.status_code != 200:
-            msg = f"LLM server refused the request (HTTP {r.status_code})"
-            raise GeneratorError("generator_unavailable", msg)
-        return self._content(r)
+        """One completion from the least busy admitted server; a failed one passes it on."""
+        tried: set[str] = set()
+        problems: list[str] = []
+        several = len(self.pool.servers) > 1
+        while len(tried) < len(self.pool.servers):
+            try:
+                server = self.pool.acquire(tried)
+            except BreakerOpen as exc:
+                if problems:
+                    break  # the rest are open: report what the tried ones did
+                # Fail fast: no HTTP call while every server is presumed down.
+                raise GeneratorError(
+                    "generator_unavailable", exc.message, retry_after_s=exc.retry_after_s
+                ) from None
+            tried.add(server.url)
+            try:
+                r = self._post(server.client, body)
+            except _ServerDown as exc:
+                server.breaker.record_failure()
+                problems.append(f"{server.url}: {exc}" if several else str(exc))
+                continue
+            except BaseException:
+                # Not a server fault, but the admitted call must settle (it may be the trial).
+                server.breaker.record_failure()
+                raise
+            finally:
+                self.pool.release(server)
+            # The server answered: it is up, even if what it said is refused below.
+            server.breaker.record_success()
+            if r.status_code != 200:
+                msg = f"LLM server refused the request (HTTP {r.status_code})"
+                raise GeneratorError("generator_unavailable", msg)
+            return self._content(r)
+        waits = [w for s in self.pool.servers if (w := s.breaker.retry_after_s()) is not None]
+        retry = min(waits) if len(waits) == len(self.pool.servers) else None
+        raise GeneratorError("generator_unavailable", "; ".join(problems), retry_after_s=retry)
 
-    def _post(self, body: dict[str, Any]) -> httpx.Response:
+    def _post(self, client: httpx.Client, body: dict[str, Any]) -> httpx.Response:
         """POST with bounded retries; any answer that is not a transient failure is returned."""
         problem = "no attempt made"
         for attempt in range(self.max_retries + 1):
             if attempt:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
             try:
-                r = self._client.post("/v1/chat/completions", json=body)
+                r = client.post("/v1/chat/completions", json=body)
             except httpx.TimeoutException:
                 problem = "LLM server timed out"
                 continue
@@ -217,16 +252,36 @@ class VLLMGenerator:
         return content
 
     def describe(self) -> dict[str, Any]:
-        """The server, model and circuit breaker for readiness; asks which model is served."""
-        info: dict[str, Any] = {
+        """Servers, model and breakers for readiness; asks each server which model it serves.
+
+        With several servers the top-level breaker is the least blocked one's: the client
+        can draft while any server admits requests.
+        """
+        each = [self._describe(s) for s in self.pool.servers]
+        if len(each) == 1:
+            return each[0]
+        best = min(each, key=lambda d: _BLOCKED[d["breaker"]["state"]])
+        reachable = [d for d in each if d["reachable"]]
+        return {
             "server": self.base_url,
             "model": self.model,
+            "reachable": bool(reachable),
+            "serves_model": any(d.get("serves_model") for d in reachable),
+            "weights": next((d.get("weights") for d in reachable if d.get("weights")), None),
+            "breaker": best["breaker"],
+            "servers": each,
+        }
+
+    def _describe(self, server: Server) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "server": server.url,
+            "model": self.model,
             "reachable": False,
-            "breaker": self.breaker.snapshot(),
+            "breaker": server.breaker.snapshot(),
         }
         # A probe outside the breaker: cheap for the server, and it shows when it is back.
         try:
-            r = self._client.get("/v1/models", timeout=3.0)
+            r = server.client.get("/v1/models", timeout=3.0)
             r.raise_for_status()
             served = {m["id"]: m.get("root") for m in r.json().get("data", [])}
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
@@ -236,3 +291,6 @@ class VLLMGenerator:
         info["serves_model"] = self.model in served
         info["weights"] = served.get(self.model)
         return info
+
+
+_BLOCKED = {"closed": 0, "half_open": 1, "open": 2}

@@ -45,11 +45,18 @@ def default_nih_dir() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nih1000"
 
 
-def _iu_reports():
+class Executor(StrEnum):
+    """Where cases are drafted."""
+
+    local = "local"  # threads in this process
+    ray = "ray"  # Ray workers: RAY_ADDRESS's cluster, else a local one started for the run
+
+
+def _iu_reports(settings=None):
     from rag.adapters.iu_xray import load_reports
     from rag.adapters.registry_assets import iu_reports_dir
 
-    return load_reports(iu_reports_dir(get_settings().assets_dir))
+    return load_reports(iu_reports_dir((settings or get_settings()).assets_dir))
 
 
 def _iu_cases(split: str, limit: int | None, reports):
@@ -58,8 +65,7 @@ def _iu_cases(split: str, limit: int | None, reports):
     from rag.kb.sources import SPLIT_DIR
     from rag.labeler import RuleLabeler
 
-    cases, skipped = iu_cases(reports, read_split(SPLIT_DIR, split), RuleLabeler())
-    return (cases[:limit] if limit else cases), skipped
+    return iu_cases(reports, read_split(SPLIT_DIR, split), RuleLabeler(), limit)
 
 
 def _check_dataset(dataset: str | None, labels_from: LabelsFrom, split: str) -> str:
@@ -143,6 +149,37 @@ def _drafter(generator: GeneratorChoice, svc, reports, labeler):
     }
 
 
+def _image_gated(drafter, guard: dict | None, lift: bool):
+    """The guarded generators on images are the service, so they get its image gate."""
+    from rag.evaluation.image_cases import ImagePathDrafter
+
+    return ImagePathDrafter(drafter, guard, lift=lift)
+
+
+def worker_scorer(
+    settings,
+    generator: GeneratorChoice,
+    image_guard: tuple[dict | None, bool] | None,
+    judge: bool = False,
+):
+    """Build a run's drafter, labeler and judge in a Ray worker, as the driver does.
+
+    `image_guard` is `(guard, lift)` when the drafter gets the image gate, None when it
+    gets no gate at all. Picklable (a module-level function under functools.partial).
+    """
+    from rag.evaluation.runner import scorer
+    from rag.labeler import RuleLabeler
+    from rag.services import build_services
+
+    labeler = RuleLabeler()
+    svc = build_services(settings) if generator is not GeneratorChoice.retrieval else None
+    reports = _iu_reports(settings) if generator is GeneratorChoice.retrieval else {}
+    drafter, _ = _drafter(generator, svc, reports, labeler)
+    if image_guard is not None:
+        drafter = _image_gated(drafter, *image_guard)
+    return scorer(drafter, labeler, _judge() if judge else None)
+
+
 @app.command("run")
 def run_eval(
     out: Annotated[Path, typer.Option(help="output folder")],
@@ -154,8 +191,15 @@ def run_eval(
     generator: Annotated[GeneratorChoice, typer.Option()] = GeneratorChoice.extractive,
     limit: Annotated[int | None, typer.Option(help="first N cases only")] = None,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=64, help="cases drafted at once (LLM batching)")
+        int,
+        typer.Option(min=1, max=64, help="cases drafted at once (LLM batching; per Ray worker)"),
     ] = 1,
+    executor: Annotated[
+        Executor, typer.Option(help="local threads, or Ray workers (RAY_ADDRESS or local)")
+    ] = Executor.local,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Ray workers (default: the cluster's CPUs)")
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(help="NIH folder for --labels-from encoder (default ../shared/data/nih1000)"),
@@ -179,6 +223,8 @@ def run_eval(
     """Draft every case, score it and write results.json, cases.jsonl and report.html."""
     from rag import __version__
     from rag.evaluation import html_report
+    from rag.evaluation.executors import ExecutorError
+    from rag.evaluation.locks import output_lock
     from rag.evaluation.runner import RunConflict, run
     from rag.labeler import RuleLabeler
     from rag.services import build_services
@@ -194,6 +240,11 @@ def run_eval(
                 f"--labels-from encoder needs the NIH images: {data} has no labels.csv "
                 "(../shared is absent on this machine?); pass --data DIR"
             )
+    try:
+        with output_lock(out):  # refused now, not after loading models; held again below
+            pass
+    except RunConflict as exc:
+        raise fail(str(exc)) from None
     labeler = RuleLabeler()
     config: dict[str, object] = {
         "dataset": dataset,
@@ -224,21 +275,40 @@ def run_eval(
         cases, skipped = _iu_cases(split, limit, reports)
     drafter, extra = _drafter(generator, svc, reports, labeler)
     config |= extra
+    image_guard = None
     if by_images and generator in (GeneratorChoice.extractive, GeneratorChoice.vllm):
-        from rag.evaluation.image_cases import ImagePathDrafter
-
-        # The guarded generators are the service, so they get its image gate; only the
-        # explicit research option lifts its risk_not_certified part. The baselines have
-        # no guard of any kind: that is what they measure.
+        # Only the explicit research option lifts the gate's risk_not_certified part. The
+        # baselines have no guard of any kind: that is what they measure.
         lift = uncertified_encoder_ok and (guard is None or not guard["certified"])
-        drafter = ImagePathDrafter(drafter, guard, lift=lift)
+        image_guard = (guard, lift)
+        drafter = _image_gated(drafter, *image_guard)
+    runner = None
+    if executor is Executor.ray:
+        from functools import partial
+
+        from rag.evaluation.executors import RayExecutor
+
+        factory = partial(worker_scorer, settings, generator, image_guard, judge)
+        runner = RayExecutor(factory, workers=workers, concurrency=concurrency)
     try:
-        results = run(cases, drafter, labeler, out, config, concurrency=concurrency, judge=checker)
+        with output_lock(out):  # held until report.html is written too
+            results = run(
+                cases,
+                drafter,
+                labeler,
+                out,
+                config,
+                concurrency=concurrency,
+                judge=checker,
+                executor=runner,
+            )
+            records = [json.loads(x) for x in (out / "cases.jsonl").read_text().splitlines() if x]
+            keep = {c.id for c in cases}
+            html_report.write(out, results, [r for r in records if r["case_id"] in keep])
     except RunConflict as exc:
         raise fail(str(exc)) from None
-    records = [json.loads(x) for x in (out / "cases.jsonl").read_text().splitlines() if x]
-    keep = {c.id for c in cases}
-    html_report.write(out, results, [r for r in records if r["case_id"] in keep])
+    except ExecutorError as exc:
+        raise fail(str(exc), code=1) from None
     typer.echo(
         json.dumps(
             {k: results[k] for k in GATED}

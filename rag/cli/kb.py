@@ -33,21 +33,37 @@ def kb_refresh(
     full: Annotated[bool, typer.Option("--full", help="re-embed everything")] = False,
     iu_limit: Annotated[int | None, typer.Option(help="use only the first N train reports")] = None,
     as_json: JsonOpt = False,
+    executor: Annotated[
+        str, typer.Option(help="local, or ray: embed on Ray workers (RAY_ADDRESS or local)")
+    ] = "local",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Ray workers (default: the cluster's CPUs)")
+    ] = None,
 ) -> None:
     """Refresh the knowledge base: embed only new or changed chunks, validate, publish."""
     from rich.progress import Progress, TaskID
 
+    from rag.adapters.ray_cluster import RayJobError
     from rag.adapters.registry_assets import AssetError
     from rag.kb.refresh import refresh
     from rag.kb.sources import DEFAULT_SOURCES, load_passages, read_sources
     from rag.kb.store import KBError
 
     s = get_settings()
+    if executor not in ("local", "ray"):
+        raise fail(f"--executor: {executor!r} is not one of local, ray")
     try:
         specs = read_sources(sources or DEFAULT_SOURCES)
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from None
     emb = make_embedder(s)
+    batches = None
+    if executor == "ray":
+        from functools import partial
+
+        from rag.kb.ray_embed import RayBatchEmbedder
+
+        batches = RayBatchEmbedder(partial(make_embedder, s), workers=workers)
     with Progress(disable=as_json, transient=True) as bars:
         tasks: dict[str, TaskID] = {}
 
@@ -65,11 +81,15 @@ def kb_refresh(
                 exact_max=s.kb_exact_max,
                 retention=s.kb_retention,
                 progress=progress,
+                embed_batches=batches,
             )
-        except (AssetError, ValueError, OSError, KBError) as exc:
+        except (AssetError, ValueError, OSError, KBError, RayJobError) as exc:
             raise fail(f"refresh failed, nothing published: {exc}", code=1) from None
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
+        return
+    if not summary.published:
+        typer.echo(f"unchanged: {summary.version} already holds these passages; nothing published")
         return
     steps = ", ".join(f"{k} {v:.1f}s" for k, v in summary.seconds.items())
     typer.echo(
@@ -86,7 +106,7 @@ def kb_build(
     as_json: JsonOpt = False,
 ) -> None:
     """Build from scratch and publish (the same as `refresh --full`)."""
-    kb_refresh(sources=sources, full=True, iu_limit=iu_limit, as_json=as_json)
+    kb_refresh(sources=sources, full=True, iu_limit=iu_limit, as_json=as_json, executor="local")
 
 
 @app.command("status")
@@ -155,7 +175,7 @@ def kb_ensure() -> None:
         kb = load_version(get_settings().kb_root)
         typer.echo(f"knowledge base {kb.version} is published and verified")
     except KBError:
-        kb_refresh(sources=None, full=False, iu_limit=None, as_json=False)
+        kb_refresh(sources=None, full=False, iu_limit=None, as_json=False, executor="local")
 
 
 @app.command("splits")

@@ -17,14 +17,11 @@ from rag.domain import Finding, LabelSet, State, Verdict
 from rag.evaluation import metrics as m
 from rag.evaluation.aggregate import aggregate, parse_states
 from rag.evaluation.drafters import Drafter, EvalCase, Outcome
+from rag.evaluation.executors import CaseExecutor, LocalExecutor, Scorer
 from rag.evaluation.judges import MESH_KEY, judge_case, mesh_meta
+from rag.evaluation.locks import RunConflict, output_lock
 from rag.ports import Labeler
 from rag.stages.verify import verify_text
-
-
-class RunConflict(RuntimeError):
-    """The output folder holds a run with another configuration."""
-
 
 # How many cases a run takes says nothing about how each case is drafted or scored: a
 # `--limit 100` run can be extended to `--limit 300` in the same folder (the first 100
@@ -113,6 +110,11 @@ def score_case(
     return rec
 
 
+def scorer(drafter: Drafter, labeler: Labeler, judge: Labeler | None = None) -> Scorer:
+    """Draft one case and score it (what every executor runs per case)."""
+    return lambda case: score_case(case, drafter.draft(case), labeler, judge)
+
+
 def run(
     cases: Sequence[EvalCase],
     drafter: Drafter,
@@ -122,18 +124,34 @@ def run(
     progress: bool = True,
     concurrency: int = 1,
     judge: Labeler | None = None,
+    executor: CaseExecutor | None = None,
 ) -> dict[str, object]:
     """Draft and score every case (resuming if possible) and write the outputs.
 
     With `concurrency` > 1 cases are drafted from that many threads, so an LLM server
-    sees concurrent requests and can batch them; lines are appended as cases finish and
-    the results are assembled in case order, so the outcome does not depend on it.
+    sees concurrent requests and can batch them; another `executor` (Ray) scores them on
+    other processes or machines. Lines are appended as cases finish and the results are
+    assembled in case order, so the outcome depends on neither.
     """
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    with output_lock(out_dir):
+        return _run(
+            cases, drafter, labeler, out_dir, config, progress, concurrency, executor, judge
+        )
 
+
+def _run(
+    cases: Sequence[EvalCase],
+    drafter: Drafter,
+    labeler: Labeler,
+    out_dir: Path,
+    config: dict[str, object],
+    progress: bool,
+    concurrency: int,
+    executor: CaseExecutor | None,
+    judge: Labeler | None = None,
+) -> dict[str, object]:
     from tqdm import tqdm
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     chash = config_hash(config)
     stamp_path, cases_path = out_dir / "config.json", out_dir / "cases.jsonl"
     if stamp_path.exists():
@@ -146,7 +164,12 @@ def run(
     stamp_path.write_text(json.dumps({"config_hash": chash, **config}, indent=2))
     done: dict[str, dict[str, object]] = {}
     if cases_path.exists():
-        for line in cases_path.read_text().splitlines():
+        text = cases_path.read_text()
+        if text and not text.endswith("\n"):
+            # An interrupted line: end it, so the next record does not extend it.
+            with cases_path.open("a") as fh:
+                fh.write("\n")
+        for line in text.splitlines():
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError:
@@ -154,18 +177,16 @@ def run(
             done[rec["case_id"]] = rec
     todo = [c for c in cases if c.id not in done]
 
-    def one(case: EvalCase) -> dict[str, object]:
-        return {"config_hash": chash, **score_case(case, drafter.draft(case), labeler, judge)}
-
+    executor = executor or LocalExecutor(scorer(drafter, labeler, judge), concurrency)
     bar = tqdm(
         desc=f"eval {drafter.name}",
         disable=not progress,
         initial=len(cases) - len(todo),
         total=len(cases),
     )
-    with cases_path.open("a") as fh, ThreadPoolExecutor(max(1, concurrency)) as pool:
-        for fut in as_completed([pool.submit(one, c) for c in todo]):
-            rec = fut.result()
+    with cases_path.open("a") as fh:
+        for scored in executor.map(todo):
+            rec = {"config_hash": chash, **scored}
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
             done[str(rec["case_id"])] = rec
@@ -252,11 +273,21 @@ def rescore(
 
 
 def iu_cases(
-    reports: Mapping[str, IUReport], ids: Sequence[str], labeler: Labeler
+    reports: Mapping[str, IUReport],
+    ids: Sequence[str],
+    labeler: Labeler,
+    limit: int | None = None,
 ) -> tuple[list[EvalCase], int]:
-    """Oracle-label cases of IU reports, and how many had nothing in the ontology to draft."""
-    cases, skipped = [], 0
+    """Oracle-label cases of IU reports, and how many had nothing in the ontology to draft.
+
+    With `limit`, reading stops at the limit-th case, so the skipped count is of the
+    reports read on the way there, not of the whole split.
+    """
+    cases: list[EvalCase] = []
+    skipped = 0
     for rid in ids:
+        if limit is not None and len(cases) >= limit:
+            break
         rep = reports[rid]
         labels = label_set_from_reference(labeler.label_report(rep.text)) if rep.text else None  # type: ignore[attr-defined]
         if labels is None:

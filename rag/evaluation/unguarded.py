@@ -6,10 +6,12 @@ Never used by the service: only `radrag eval run --generator unguarded` calls it
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import httpx
 
+from rag.adapters.vllm_servers import split_urls
 from rag.domain import FINDING_NAMES, PassageKind, State
 from rag.evaluation.drafters import EvalCase, Outcome
 from rag.kb.store import KnowledgeBase
@@ -59,9 +61,12 @@ class UnguardedLLMDrafter:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.model, self.kb, self.retriever, self.max_tokens = model, kb, retriever, max_tokens
-        self._client = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport
-        )
+        # Several servers (comma-separated): taken in turn; the baseline has no breakers.
+        self._clients = [
+            httpx.Client(base_url=u, timeout=timeout_s, transport=transport)
+            for u in split_urls(base_url)
+        ]
+        self._turn = itertools.count()
 
     def draft(self, case: EvalCase) -> Outcome:
         """One completion; an error is an abstention (nothing to score), never a crash."""
@@ -72,7 +77,8 @@ class UnguardedLLMDrafter:
             "temperature": 0.0,
         }
         try:
-            r = self._client.post("/v1/chat/completions", json=body)
+            client = self._clients[next(self._turn) % len(self._clients)]
+            r = client.post("/v1/chat/completions", json=body)
             r.raise_for_status()
             text = r.json()["choices"][0]["message"]["content"] or ""
         except (httpx.HTTPError, KeyError, ValueError):

@@ -8,7 +8,7 @@ import shutil
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import __version__
-from rag.adapters.index_factory import SearchIndex, build_index
+from rag.adapters.index_factory import SearchIndex, build_index, index_kind_for
 from rag.domain import Passage
 from rag.kb.manifest import Manifest
 from rag.kb.store import (
@@ -35,6 +35,8 @@ from rag.labeler import RuleLabeler
 from rag.ports import Embedder
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
+# Embeds batches of texts, yielding each batch's vectors in order (Ray workers, say).
+BatchEmbed = Callable[[list[list[str]]], Iterator[np.ndarray]]
 BATCH = 256
 IDENTITY_PROBE = 8
 
@@ -52,6 +54,8 @@ class RefreshSummary:
     reused: int = 0
     embedded: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    # False when the published version already held exactly these passages: no new one.
+    published: bool = True
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready form."""
@@ -109,17 +113,26 @@ def embed_passages(
     embedder: Embedder,
     reuse: dict[str, np.ndarray],
     progress: Progress | None = None,
+    embed_batches: BatchEmbed | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for all passages, embedding only texts without a stored vector."""
+    """Vectors for all passages, embedding only texts without a stored vector.
+
+    `embed_batches` embeds the new texts elsewhere (Ray); `embedder` still names the
+    vectors and reproduces a sample of the reused ones.
+    """
     keys = [text_key(embedder.id, p.text) for p in passages]
     todo = list(dict.fromkeys(k for k in keys if k not in reuse))
     text_of = {k: p.text for k, p in zip(keys, passages, strict=True)}
+    batches = [todo[start : start + BATCH] for start in range(0, len(todo), BATCH)]
+    texts = [[text_of[k] for k in batch] for batch in batches]
+    runner = embed_batches or (lambda bs: (embedder.embed(b) for b in bs))
     fresh: dict[str, np.ndarray] = {}
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
-        fresh.update(zip(batch, embedder.embed([text_of[k] for k in batch]), strict=True))
+    done = 0
+    for batch, vectors in zip(batches, runner(texts), strict=True):
+        fresh.update(zip(batch, vectors, strict=True))
+        done += len(batch)
         if progress:
-            progress("embed", min(start + BATCH, len(todo)), len(todo))
+            progress("embed", done, len(todo))
     if reuse and len(todo) < len(keys):
         # Identity check: the current embedder must reproduce a sample of reused vectors.
         sample = [k for k in dict.fromkeys(keys) if k in reuse][:IDENTITY_PROBE]
@@ -141,8 +154,14 @@ def refresh(
     retention: int = 5,
     publish_now: bool = True,
     progress: Progress | None = None,
+    embed_batches: BatchEmbed | None = None,
 ) -> tuple[RefreshSummary, Manifest]:
-    """Run one refresh; a failure at any step leaves the published version untouched."""
+    """Run one refresh; a failure at any step leaves the published version untouched.
+
+    When the published version already holds exactly these passages, embedded by this
+    embedder into the same kind of index, nothing is written or published (`published`
+    is False): a version only ever means a change.
+    """
     secs: dict[str, float] = {}
     t = time.perf_counter()
     passages, sources = load()
@@ -151,8 +170,15 @@ def refresh(
         raise ValueError("no passages to index")
     secs["load"], t = time.perf_counter() - t, time.perf_counter()
     old, reuse = _prior(root, embedder)
+    if not full and publish_now and old == passages:
+        same = _unchanged(root, embedder, index_kind_for(len(passages), exact_max))
+        if same is not None:
+            secs["load"] = round(secs["load"], 3)
+            return _no_change(same, len(passages), secs), same
     changes = diff(old, passages)
-    vectors, embedded = embed_passages(passages, embedder, {} if full else reuse, progress)
+    vectors, embedded = embed_passages(
+        passages, embedder, {} if full else reuse, progress, embed_batches
+    )
     secs["embed"], t = time.perf_counter() - t, time.perf_counter()
     index = build_index(vectors, exact_max)
     secs["index"], t = time.perf_counter() - t, time.perf_counter()
@@ -175,6 +201,26 @@ def refresh(
         **changes,
     )
     return summary, manifest
+
+
+def _unchanged(root: Path, embedder: Embedder, kind: str) -> Manifest | None:
+    """The published manifest if it was made by this embedder into this kind of index."""
+    version = current_version(root)
+    if version is None:
+        return None
+    manifest = read_manifest(root, version)
+    return manifest if (manifest.embedder, manifest.index_kind) == (embedder.id, kind) else None
+
+
+def _no_change(manifest: Manifest, n: int, secs: dict[str, float]) -> RefreshSummary:
+    return RefreshSummary(
+        version=manifest.version,
+        parent=manifest.parent,
+        index_kind=manifest.index_kind,
+        reused=n,
+        seconds=secs,
+        published=False,
+    )
 
 
 def _write(

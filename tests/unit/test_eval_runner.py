@@ -168,3 +168,46 @@ def test_rescore_replays_drafts_with_the_current_labeler(
     assert again["judges"]["crosscheck"]["hallucinated_finding_rate"] == pytest.approx(1 / 2)
     same = subprocess.run([*cmd, str(src)], capture_output=True, text=True)
     assert same.returncode == 2 and "--out" in same.stderr
+
+
+def test_a_second_run_into_one_folder_is_refused(tiny_services: Services, tmp_path: Path) -> None:
+    # Another process holds the folder (as a run in progress does): refused at once.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from rag.evaluation.locks import output_lock\n"
+            "with output_lock(Path(sys.argv[1])):\n"
+            "    print('held', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        drafter = CountingDrafter(GuardedDrafter(tiny_services.pipeline, "extractive"))
+        cfg = {"generator": "extractive", "kb_version": "v1"}
+        with pytest.raises(RunConflict, match=f"in use by another run \\(pid {holder.pid}\\)"):
+            run(CASES, drafter, RuleLabeler(), tmp_path, cfg, progress=False)
+        assert drafter.calls == 0 and not (tmp_path / "cases.jsonl").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # The lock dies with its process: the folder is free again.
+    res = run(CASES, drafter, RuleLabeler(), tmp_path, cfg, progress=False)
+    assert res["n_cases"] == 3
+
+
+def test_skipped_reports_count_only_up_to_the_limit() -> None:
+    from rag.adapters.iu_xray import IUReport
+    from rag.evaluation.runner import iu_cases
+
+    texts = {"a": "", "b": "Heart is enlarged.", "c": "", "d": "Left rib fracture.", "e": ""}
+    reports = {k: IUReport(k, "", "", t, "", ()) for k, t in texts.items()}
+    cases, skipped = iu_cases(reports, list(texts), RuleLabeler())
+    assert ([c.id for c in cases], skipped) == (["b", "d"], 3)
+    # The first case only: the one empty report read before it is the only one skipped.
+    cases, skipped = iu_cases(reports, list(texts), RuleLabeler(), limit=1)
+    assert ([c.id for c in cases], skipped) == (["b"], 1)

@@ -122,3 +122,18 @@ def test_retention_keeps_the_newest_and_the_published(tmp_path: Path) -> None:
     assert kept == [s.version for s in made[-3:]]
     prune(root, 1)
     assert [d.name for d in versions_dir(root).iterdir()] == [made[-1].version]
+
+
+def test_a_refresh_without_changes_publishes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    first, _ = _run(root, TINY_CORPUS, HashEmbedder())
+    emb = CountingEmbedder()
+    again, manifest = _run(root, TINY_CORPUS, emb)
+    assert not again.published and again.version == manifest.version == first.version
+    assert (again.embedded, again.reused, emb.texts) == (0, len(TINY_CORPUS), [])
+    assert [m.version for m in list_versions(root)] == [first.version]
+    # A new index kind (the size threshold moved) or --full is a real change.
+    bigger, _ = _run(root, TINY_CORPUS, HashEmbedder(), exact_max=4)
+    assert bigger.published and bigger.index_kind == "hnsw-ip"
+    full, _ = _run(root, TINY_CORPUS, HashEmbedder(), exact_max=4, full=True)
+    assert full.published and current_version(root) == full.version != bigger.version
