@@ -69,7 +69,9 @@ def _run_batch(src: Path, dst: Path, labeler, crosscheck) -> None:
             continue
         try:
             item = VerifyCreate.model_validate(json.loads(line))
-            results.append(run_verify(item, labeler, crosscheck=crosscheck).model_dump_json())
+            res = run_verify(item, labeler, crosscheck=crosscheck)
+            # ASCII-escaped: U+0085 or U+2028 in a text would otherwise split the JSONL line.
+            results.append(json.dumps(res.model_dump(mode="json")))
         except json.JSONDecodeError as exc:
             raise fail(f"{src}:{n}: invalid JSON ({exc.msg})") from None
         except ValidationError as exc:
