@@ -172,14 +172,24 @@ _EDITS = {
 def generated_cases(
     reports: Iterable[IUReport], labeler: Labeler, max_sentences: int = 300, seed: int = 0
 ) -> list[Case]:
-    """Correct sentences from MeSH-normal reports and their corrupted variants."""
+    """Correct sentences from MeSH-normal reports and their corrupted variants.
+
+    A sentence that names anything outside the 14 findings, even negated ("no
+    adenopathy"), says what an all-absent label set cannot support, so it is no correct
+    case. That is decided by the independent check's vocabulary (rag/crosscheck), not by
+    the verifier's own, so the verifier's vocabulary errors still count as false alarms.
+    """
+    from rag.crosscheck import ContextChecker
+
+    outside = ContextChecker()
     pool: dict[str, str] = {}
     for rep in reports:
         if mesh_findings(rep) != {Finding.no_finding}:
             continue
         for s in split_sentences(rep.text):
             s = " ".join(s.split())
-            if labeler.label(s) and not find_details(s) and s[:1].isupper():
+            plain = labeler.label(s) and not find_details(s) and s[:1].isupper()
+            if plain and not outside.read(s).out_of_ontology:
                 pool.setdefault(s.lower(), s)
     rng = random.Random(seed)
     chosen = sorted(pool.values())

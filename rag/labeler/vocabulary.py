@@ -103,11 +103,17 @@ def leftover_text(sentence: str) -> str:
     return text
 
 
+def _is_neutral(word: str, neutral: frozenset[str]) -> bool:
+    # A noun's plural or singular is as neutral as the form the data happened to show
+    # ("area" / "areas"); only the regular -s inflection, nothing clinical hides in it.
+    return word in neutral or (word.endswith("s") and word[:-1] in neutral) or f"{word}s" in neutral
+
+
 def vocabulary_problems(sentence: str) -> list[str]:
     """Reasons for words no finding, cue or licensed detail accounts for."""
     words = _WORD.findall(leftover_text(sentence).lower())
     neutral = neutral_words()
-    unexplained = [w for w in words if w not in neutral]
+    unexplained = [w for w in words if not _is_neutral(w, neutral)]
     if not unexplained:
         return []
     problems: list[str] = []
@@ -117,12 +123,12 @@ def vocabulary_problems(sentence: str) -> list[str]:
     for n in range(min(_MAX_TERM_WORDS, len(words)), 0, -1):
         for i in range(len(words) - n + 1):
             span = set(range(i, i + n))
-            if span & covered or all(words[j] in neutral for j in span):
+            if span & covered or all(_is_neutral(words[j], neutral) for j in span):
                 continue
             term = " ".join(words[i : i + n])
             if term in terms:
                 covered |= span
                 problems.append(f"out_of_ontology:{term}")
-    if any(w not in neutral for j, w in enumerate(words) if j not in covered):
+    if any(not _is_neutral(w, neutral) for j, w in enumerate(words) if j not in covered):
         problems.append("unknown_word: a word that is neither a finding, a cue nor neutral")
     return problems

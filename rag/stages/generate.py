@@ -31,7 +31,7 @@ from rag.labeler import RuleLabeler, find_details
 from rag.ports import Labeler
 from rag.stages import style
 from rag.stages.prior import read_prior
-from rag.stages.retrieve import best_definition
+from rag.stages.retrieve import best_definition, concerns
 
 _SENTENCE_KINDS = (PassageKind.exemplar, PassageKind.template)
 
@@ -180,7 +180,19 @@ def compose_impression(
     changes: Sequence[Change] = (),
 ) -> list[DraftSentence]:
     """Every present and uncertain finding by importance (never a findings sentence again)."""
-    cites = {f: s.evidence for s in body for f in s.findings}
+    # A combined negative cites passages about each of its findings: a sentence about one
+    # of them cites only the passages that concern it (the verifier checks the topic).
+    passages = {e.passage.id: e.passage for evs in evidence.values() for e in evs}
+
+    def on_topic(ids: Sequence[str], about: Sequence[Finding]) -> tuple[str, ...]:
+        return tuple(
+            dict.fromkeys(
+                i for i in ids if i in passages and any(concerns(passages[i], f) for f in about)
+            )
+        )
+
+    cites = {f: on_topic(s.evidence, (f,)) for s in body for f in s.findings}
+    cites = {f: ids for f, ids in cites.items() if ids}
     used = {s.text for s in body}
     by_finding = {c.finding: c for c in changes}
     out: list[DraftSentence] = []
@@ -213,9 +225,15 @@ def compose_impression(
                     origin="template",
                 )
             )
+    if labels.state_of(Finding.no_finding) is State.present:
+        # A study labelled normal says so ("No radiographic evidence of acute
+        # cardiopulmonary disease." reads as no finding); NO_ACUTE names only six findings.
+        normal = _broadest_negative(labels, evidence, used)
+        if normal and normal[0].findings.get(Finding.no_finding) is State.present:
+            return out + normal
     cardiopulmonary = [f for f in speak if f is not Finding.support_devices]
     if not cardiopulmonary and all(labels.effective_state(f) is State.absent for f in style.ACUTE):
-        acute_cites = tuple(dict.fromkeys(c for f in style.ACUTE for c in cites.get(f, ())))
+        acute_cites = on_topic([c for f in style.ACUTE for c in cites.get(f, ())], style.ACUTE)
         if acute_cites:
             out.append(
                 DraftSentence(
@@ -233,14 +251,18 @@ def _broadest_negative(
     labels: LabelSet, evidence: dict[Finding, list[Evidence]], used: set[str]
 ) -> list[DraftSentence]:
     """A normal study not fully assessed: the broadest negative sentence the labels support."""
-    best: tuple[tuple[int, float], Evidence] | None = None
+    best: tuple[tuple[bool, int, float], Evidence] | None = None
     for evs in evidence.values():
         for ev in evs:
             p = ev.passage
             if p.text in used or not fits_labels(p, labels):
                 continue
-            if all(s is not State.present for s in p.tags.values()):
-                key = (len(p.tags), ev.score)
+            if all(
+                s is not State.present for f, s in p.tags.items() if f is not Finding.no_finding
+            ):
+                # A passage that states the study normal first, then the broadest.
+                normal = p.tags.get(Finding.no_finding) is State.present
+                key = (normal, len(p.tags), ev.score)
                 if best is None or key > best[0]:
                     best = (key, ev)
     if best is None:

@@ -24,7 +24,11 @@ def test_generated_challenge_on_the_test_split(test_reports) -> None:
     res = run(generated_cases(test_reports, RuleLabeler(), max_sentences=300), RuleLabeler())
     assert res["n_corrupted"] > 1000 and res["n_correct"] > 200
     assert res["recall"] >= 0.98, res["errors"][:5]
-    assert res["false_alarm_rate"] <= 0.02, res["errors"][:5]
+    # Verifier v2 refuses any word it cannot account for (issue 12: an unknown clinical
+    # word is a reason to refuse). Its neutral vocabulary comes from train/validation
+    # only; measured 2026-12-02: 0.027 on validation, 0.042 here on test (unseen words
+    # such as "layering", "decubitus"). The bound was 0.02 for the open-world v1 verifier.
+    assert res["false_alarm_rate"] <= 0.05, res["errors"][:5]
 
 
 def test_labeler_agrees_with_human_mesh_annotations(test_reports) -> None:
