@@ -15,9 +15,10 @@ from typing import Any
 from rag.crosscheck import rules as R
 from rag.crosscheck.vocabulary import build_vocabulary
 from rag.domain import Finding, State
+from rag.domain.ontology import CLAIM_RANK, report_states
 
 # When a text asserts a finding in several ways the strongest claim wins (CheXpert's rule).
-_RANK = {State.absent: 0, State.uncertain: 1, State.present: 2}
+_RANK = CLAIM_RANK
 _SENTENCE_END = frozenset({".", "!", "?"})
 _CLAUSE_PUNCT = frozenset({",", ";", ".", "!", "?"})
 
@@ -273,20 +274,7 @@ class ContextChecker:
         reader = _Reader()
         for ent in doc.ents:
             reader.add(ent)
-        out: dict[Finding, State] = {}
-        for f, st in reader.reading().states().items():
-            if f not in out or _RANK[st] > _RANK[out[f]]:
-                out[f] = st
-        abnormal = any(
-            st is not State.absent
-            for f, st in out.items()
-            if f not in (Finding.no_finding, Finding.support_devices)
-        )
-        if abnormal:
-            out[Finding.no_finding] = State.absent
-        elif out:
-            out[Finding.no_finding] = State.present
-        return out
+        return report_states([reader.reading().states()])
 
 
 @lru_cache(maxsize=65536)

@@ -1,5 +1,6 @@
 """The fixed finding ontology (CheXpert's 14 observations) and label states."""
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 
@@ -56,3 +57,32 @@ COMMON_FIVE: tuple[Finding, ...] = (
     Finding.edema,
     Finding.pleural_effusion,
 )
+
+
+# When a report asserts a finding in several ways, the strongest claim wins, as in the
+# CheXpert labeler: present > uncertain > absent.
+CLAIM_RANK: dict[State, int] = {State.absent: 0, State.uncertain: 1, State.present: 2}
+
+
+def report_states(readings: Iterable[Mapping[Finding, State]]) -> dict[Finding, State]:
+    """A report's finding states from its sentences' readings; no_finding is derived.
+
+    Any reader (the rule labeler, the independent check) aggregates the same way: the
+    strongest claim per finding, then no_finding absent if anything but support devices
+    is present or uncertain, present if everything read is absent.
+    """
+    out: dict[Finding, State] = {}
+    for reading in readings:
+        for f, st in reading.items():
+            if f not in out or CLAIM_RANK[st] > CLAIM_RANK[out[f]]:
+                out[f] = st
+    abnormal = any(
+        st is not State.absent
+        for f, st in out.items()
+        if f not in (Finding.no_finding, Finding.support_devices)
+    )
+    if abnormal:
+        out[Finding.no_finding] = State.absent
+    elif out:
+        out[Finding.no_finding] = State.present
+    return out

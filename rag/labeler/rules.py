@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from rag.domain.ontology import Finding, State
+from rag.domain.ontology import CLAIM_RANK, Finding, State, report_states
 from rag.labeler import lexicon as lx
 
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])|\n+|(?<=\.)(?=[A-Z][a-z])")
 _WORD = re.compile(r"[A-Za-z0-9']+")
 
-# When one text asserts a finding in several ways, the strongest claim wins, as in the
-# CheXpert labeler: present > uncertain > absent.
-_RANK = {State.absent: 0, State.uncertain: 1, State.present: 2}
+_RANK = CLAIM_RANK
 
 
 def split_sentences(text: str) -> list[str]:
@@ -49,21 +47,7 @@ class RuleLabeler:
 
     def label_report(self, text: str) -> dict[Finding, State]:
         """Aggregate sentence labels over a whole report; derives no_finding like CheXpert."""
-        out: dict[Finding, State] = {}
-        for s in split_sentences(text):
-            for f, st in self.label(s).items():
-                if f not in out or _RANK[st] > _RANK[out[f]]:
-                    out[f] = st
-        abnormal = any(
-            st is not State.absent
-            for f, st in out.items()
-            if f not in (Finding.no_finding, Finding.support_devices)
-        )
-        if abnormal:
-            out[Finding.no_finding] = State.absent
-        elif out:
-            out[Finding.no_finding] = State.present
-        return out
+        return report_states(self.label(s) for s in split_sentences(text))
 
 
 @lru_cache(maxsize=65536)
