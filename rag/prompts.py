@@ -17,6 +17,7 @@ from string import Template
 from rag.domain import FINDING_NAMES, Finding, LabelSet, Passage
 from rag.stages.draft_slots import Slot, slot_label
 from rag.stages.retrieve import talking_points
+from rag.stages.style import negative_sentences
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 DATA_OPEN, DATA_CLOSE = "<<<DATA", "DATA>>>"
@@ -97,7 +98,12 @@ def render_draft_messages(
 
 def _slot_line(i: int, slot: Slot) -> str:
     line = f"{i}. {slot_label(slot)}"
-    return line + " (one sentence for all)" if len(slot.findings) > 1 else line
+    if len(slot.findings) == 1:
+        return line
+    # The combined wording itself: a small model otherwise names only the first finding.
+    said = negative_sentences(list(slot.findings))
+    example = f', e.g. "{said[0][0]}"' if len(said) == 1 else ""
+    return f"{line} (one sentence for all{example})"
 
 
 def render_slots(body: list[Slot], shown: list[list[Passage]]) -> str:

@@ -42,7 +42,7 @@ def _v2_entry(item: dict[str, Any], impression: bool) -> dict[str, Any]:
             else "No " + " or ".join(names) + "."
         )
     elif impression and state == "present":
-        out["text"] = names[0][0].upper() + names[0][1:] + "."
+        out["text"] = names[0][0].upper() + names[0][1:] + " is seen."
     else:
         out["text"] = sentence_for(findings[0], state)
     return out

@@ -117,7 +117,10 @@ def test_prompt_v2_has_a_fixed_system_text_and_numbered_references(retrieve) -> 
     assert msgs[0] == msgs2[0]  # the cached prefix: identical system text
     user = msgs[1]["content"]
     assert "1. pleural_effusion: present; small, left\n   [1] " in user
-    assert "2. consolidation, edema, pneumothorax: absent (one sentence for all)" in user
+    assert (
+        "2. consolidation, edema, pneumothorax: absent (one sentence for all, "
+        'e.g. "No focal consolidation, pulmonary edema, or pneumothorax.")' in user
+    )
 
 
 def test_changes_from_a_prior_become_impression_slots(retrieve) -> None:
@@ -151,7 +154,7 @@ def test_v2_generator_drafts_verified_combined_negatives(tiny_services: Services
         "No pneumothorax or pleural effusion.",  # the fake model's combined negative
         "Cardiomegaly is present.",
     ]
-    assert [s.text for s in r.report.impression] == ["Cardiomegaly."]
+    assert [s.text for s in r.report.impression] == ["Cardiomegaly is seen."]
     assert all(s.origin == "llm" for s in r.report.findings + r.report.impression)
     assert all(v.verdict is Verdict.supported for v in r.verdicts)
     assert r.provenance.prompt_version == "draft_report/v2"

@@ -55,7 +55,7 @@ def test_run_writes_outputs_and_resumes(tiny_services: Services, tmp_path: Path)
     lines = [json.loads(x) for x in (tmp_path / "cases.jsonl").read_text().splitlines()]
     assert [x["case_id"] for x in lines] == ["c1", "c2", "c3"]
     assert all(x["config_hash"] == res["config_hash"] for x in lines)
-    assert "The heart is enlarged." in lines[0]["draft"]
+    assert "The heart is enlarged." in lines[0]["draft"]  # after the pleura (report order)
     assert drafter.calls == 3
     # A rerun finds everything done; a truncated last line is redone.
     text = (tmp_path / "cases.jsonl").read_text().splitlines()
