@@ -52,6 +52,7 @@ def _guard(
     labels: LabelSet,
     evidence: dict[Finding, list[Evidence]],
     crosscheck: SentenceCheck | None,
+    already: frozenset[str] = frozenset(),
 ) -> tuple[list[DraftSentence], list[SentenceVerdict], list[Repair]]:
     kept: list[DraftSentence] = []
     verdicts: list[SentenceVerdict] = []
@@ -63,7 +64,10 @@ def _guard(
             kept.append(s)
             continue
         # The extractive wording for the same findings (all of a combined negative's).
-        replacement = repair_sentences(s, labels, evidence)
+        # A replacement never repeats a sentence the report already has (an impression
+        # repaired into the findings' own combined negatives would read twice).
+        have = already | {k.text for k in kept}
+        replacement = [r for r in repair_sentences(s, labels, evidence) if r.text not in have]
         if replacement and all(
             verify_sentence(r, ctx, labeler, crosscheck).verdict is Verdict.supported
             for r in replacement
@@ -96,7 +100,9 @@ def decide(
 ) -> Decision:
     """Verify every sentence, repair what can be repaired, and decide: draft or abstain."""
     body, v1, r1 = _guard(findings, ctx, labeler, labels, evidence, crosscheck)
-    imp, v2, r2 = _guard(impression, ctx, labeler, labels, evidence, crosscheck)
+    imp, v2, r2 = _guard(
+        impression, ctx, labeler, labels, evidence, crosscheck, frozenset(s.text for s in body)
+    )
     verdicts = tuple(v1 + v2)
     repairs = tuple(r1 + r2)
     reasons = low_confidence_reasons(labels, policy.min_finding_confidence)

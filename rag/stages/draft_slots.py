@@ -84,7 +84,7 @@ def draft_slots(
     ]
     cardiopulmonary = [f for f in positives if f is not Finding.support_devices]
     acute = [f for f in style.ACUTE if labels.effective_state(f) is State.absent and f in said]
-    if not cardiopulmonary and len(acute) == len(style.ACUTE):
+    if not cardiopulmonary and len(acute) == len(style.ACUTE) and style.no_acute_licensed(labels):
         impression.append(Slot(tuple(acute), State.absent))
     return body, impression
 

@@ -232,7 +232,7 @@ def compose_impression(
         if normal and normal[0].findings.get(Finding.no_finding) is State.present:
             return out + normal
     cardiopulmonary = [f for f in speak if f is not Finding.support_devices]
-    if not cardiopulmonary and all(labels.effective_state(f) is State.absent for f in style.ACUTE):
+    if not cardiopulmonary and style.no_acute_licensed(labels):
         acute_cites = on_topic([c for f in style.ACUTE for c in cites.get(f, ())], style.ACUTE)
         if acute_cites:
             out.append(

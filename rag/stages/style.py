@@ -72,6 +72,16 @@ LUNGS_CLEAR = (F.lung_opacity, F.consolidation, F.pneumonia, F.edema, F.atelecta
 # The findings "No acute cardiopulmonary abnormality." denies (the labeler's ACUTE).
 ACUTE = (F.lung_opacity, F.consolidation, F.pneumonia, F.edema, F.pleural_effusion, F.pneumothorax)
 NO_ACUTE = "No acute cardiopulmonary abnormality."
+# That sentence speaks for the whole chest: every cardiopulmonary finding must be assessed
+# absent, not only the six the rule labeler reads into it (the independent check reads
+# it as a normal chest, and an unassessed finding is not known to be normal).
+CARDIOPULMONARY = tuple(f for f in F if f not in (F.no_finding, F.support_devices, F.fracture))
+
+
+def no_acute_licensed(labels: LabelSet) -> bool:
+    """Whether the labels support "No acute cardiopulmonary abnormality."."""
+    return all(labels.effective_state(f) is State.absent for f in CARDIOPULMONARY)
+
 
 # (singular, plural, mass noun: takes no article)
 _NOUN: dict[Finding, tuple[str, str, bool]] = {
