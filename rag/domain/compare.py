@@ -73,24 +73,3 @@ def compare(prior: LabelSet, current: LabelSet) -> list[Change]:
             continue
         out.append(Change(finding=f, kind=kind, prior=pa, current=ca))
     return out
-
-
-# The comparison words each kind of change licenses (lower case, as rag.labeler.details
-# spots them). "interval", "now" and "since" frame any change; "stable" and the like only
-# an unchanged finding.
-_FRAME = frozenset({"interval", "now", "since", "prior", "previous", "compared", "comparison"})
-CHANGE_WORDS: dict[ChangeKind, frozenset[str]] = {
-    ChangeKind.new: _FRAME | {"new", "newly"},
-    ChangeKind.resolved: _FRAME | {"resolved", "resolution", "resolving"},
-    ChangeKind.unchanged: _FRAME
-    | {"unchanged", "stable", "stably", "persistent", "persists", "again", "remains"},
-    ChangeKind.larger: _FRAME | {"increased", "increasing", "larger", "enlarging"},
-    ChangeKind.smaller: _FRAME | {"decreased", "decreasing", "smaller"},
-    ChangeKind.worsened: _FRAME | {"worsened", "worsening", "increased", "progressed"},
-    ChangeKind.improved: _FRAME | {"improved", "improving", "decreased"},
-}
-
-
-def licensed_changes(changes: list[Change]) -> dict[Finding, frozenset[str]]:
-    """Per finding, the comparison words its change since the prior licenses."""
-    return {c.finding: CHANGE_WORDS[c.kind] for c in changes}

@@ -77,10 +77,11 @@ class VerificationContext:
 
         Never the indication's: an indication is a question, not a finding.
         """
-        by_finding = licensed_details(self.labels)
         words = set(words_of(self.prior_report))
-        for f in findings:
-            words |= by_finding.get(f, frozenset())
+        for labels in (self.labels, self.prior_labels):
+            by_finding = licensed_details(labels) if labels is not None else {}
+            for f in findings:
+                words |= by_finding.get(f, frozenset())
         return frozenset(words)
 
     def changes(self) -> list[Change]:

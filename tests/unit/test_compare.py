@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from rag.domain import Finding, FindingAttributes, FindingLabel, LabelSet, State
-from rag.domain.compare import ChangeKind, compare, licensed_changes
-from rag.labeler import RuleLabeler, find_details
-from rag.labeler.details import DetailKind
+from rag.domain import Finding, FindingAttributes, FindingLabel, LabelSet, State, Verdict
+from rag.domain.compare import ChangeKind, compare
+from rag.labeler import RuleLabeler
 from rag.stages import style
 from rag.stages.prior import attributes_in, read_prior
+from rag.stages.verify import VerificationContext, verify_sentence
 
 pytestmark = pytest.mark.unit
 
@@ -111,14 +111,9 @@ def test_attributes_in_keeps_to_the_findings_scope() -> None:
     assert attributes_in("Left middle lobe opacity.", Finding.lung_opacity).is_empty()
 
 
-def test_change_words_license_only_the_change_that_follows() -> None:
+def test_every_drafted_change_sentence_passes_the_verifier() -> None:
     prior = _ls(pleural_effusion=("present", {"severity": "small"}), cardiomegaly="present")
     now = _ls(pleural_effusion=("present", {"severity": "large"}), cardiomegaly="present")
-    changes = compare(prior, now)
-    lic = licensed_changes(changes)
-    assert "increased" in lic[Finding.pleural_effusion]
-    assert "stable" in lic[Finding.cardiomegaly] and "new" not in lic[Finding.cardiomegaly]
-    # Every comparison word of a drafted change sentence is licensed for its finding.
     pairs = [
         (prior, now),
         (now, prior),
@@ -132,13 +127,18 @@ def test_change_words_license_only_the_change_that_follows() -> None:
         ),
         (_ls(edema="absent", pneumothorax="present"), _ls(edema="present", pneumothorax="absent")),
     ]
-    every = [c for a, b in pairs for c in compare(a, b)]
-    assert {c.kind for c in every} == set(ChangeKind)
-    for c in every:
-        lic = licensed_changes([c])
-        said = {
-            d.text
-            for d in find_details(style.change_sentence(c))
-            if d.kind is DetailKind.comparison
-        }
-        assert said and said <= lic[c.finding], (c, said)
+    every = [(a, b, c) for a, b in pairs for c in compare(a, b)]
+    assert {c.kind for _, _, c in every} == set(ChangeKind)
+    for before, after, c in every:
+        ctx = VerificationContext(
+            labels=after, prior_report="(given)", prior_labels=before, require_evidence=False
+        )
+        v = verify_sentence(style.change_sentence(c), ctx, RuleLabeler())
+        assert v.verdict is Verdict.supported, (c.kind, style.change_sentence(c), v.reasons)
+        # The same sentence claims a change the labels do not support once they are swapped.
+        if c.kind in (ChangeKind.new, ChangeKind.resolved):
+            swapped = VerificationContext(
+                labels=before, prior_report="(given)", prior_labels=after, require_evidence=False
+            )
+            bad = verify_sentence(style.change_sentence(c), swapped, RuleLabeler())
+            assert bad.verdict is not Verdict.supported, c.kind
