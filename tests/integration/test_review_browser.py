@@ -103,7 +103,7 @@ def _enter(page) -> None:
 def test_review_and_sign_with_the_keyboard(served: tuple[str, Services]) -> None:
     if CHROMIUM is None:
         pytest.skip("Chromium not installed (scripts/ensure_system_deps.sh installs it)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url, svc = served
     drafter = svc.keys.create("modality", ["draft"])
@@ -124,7 +124,10 @@ def test_review_and_sign_with_the_keyboard(served: tuple[str, Services]) -> None
         page = browser.new_page()
         page.goto(f"{url}/review")
         assert page.url.endswith("/review/login")
-        page.keyboard.type(reviewer)  # the key field has the focus
+        # The key field takes the focus itself (autofocus); wait for it before typing, or a
+        # slow machine types into nothing.
+        expect(page.locator("#key")).to_be_focused(timeout=30_000)
+        page.keyboard.type(reviewer)
         page.keyboard.press("Enter")
         page.wait_for_url(f"{url}/review")
         assert "ACC-77" in page.content() and "awaiting_review" in page.content()
@@ -200,7 +203,8 @@ def test_real_encoder_on_an_nih_image(tmp_path: Path) -> None:
             page = browser.new_page()
             page.goto(f"{url}/review/login")
             page.fill("#key", key)
-            page.click("button[type=submit]")
+            with page.expect_navigation():  # the session cookie is set before going on
+                page.click("button[type=submit]")
             page.goto(f"{url}/review/drafts/{body['draft_id']}")
             assert page.locator("img").evaluate("i => i.naturalWidth") == 64
             proposed = page.locator("table").first.inner_text()
