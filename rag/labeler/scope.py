@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag.domain.ontology import Finding, State
+from rag.labeler import lexicon as lx
 from rag.labeler.rules import RuleLabeler
 from rag.ports import Labeler
 
@@ -124,8 +125,6 @@ def _double_negation(labeler_masked: str) -> bool:
 
 
 def _mask_mentions(clause: str) -> str:
-    from rag.labeler import lexicon as lx
-
     text = lx.PSEUDO.sub(lambda m: " " * len(m.group(0)), clause)
     text = lx.NEGATED_UNCERTAINTY.sub(lambda m: " " * len(m.group(0)), text)
     for rule in lx.RULES:

@@ -134,17 +134,22 @@ def _text_of(obj: dict[str, Any], where: str) -> str:
     return text
 
 
-def parse_draft(
-    raw: str, labels: LabelSet, shown: dict[Finding, list[Passage]]
-) -> tuple[list[DraftSentence], list[DraftSentence]]:
-    """Check the LLM's JSON against the schema's rules and turn it into draft sentences."""
+def draft_sections(raw: str) -> tuple[Any, Any]:
+    """The LLM answer's findings and impression entries (any prompt version's envelope)."""
     try:
         obj = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidDraft(f"not JSON: {exc.msg} at {exc.pos}") from None
     if not isinstance(obj, dict) or set(obj) != {"findings", "impression"}:
         raise InvalidDraft("top level must be an object with findings and impression")
-    entries, imp = obj["findings"], obj["impression"]
+    return obj["findings"], obj["impression"]
+
+
+def parse_draft(
+    raw: str, labels: LabelSet, shown: dict[Finding, list[Passage]]
+) -> tuple[list[DraftSentence], list[DraftSentence]]:
+    """Check the LLM's JSON against the schema's rules and turn it into draft sentences."""
+    entries, imp = draft_sections(raw)
     expected = [(f, s) for f, s in talking_points(labels) if f in shown]
     if not isinstance(entries, list) or len(entries) != len(expected):
         raise InvalidDraft(f"findings must have {len(expected)} entries")

@@ -13,7 +13,6 @@ one compiled grammar on the server. Every parsed sentence still goes through the
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 from rag.domain import DraftSentence, Evidence, Finding, FindingAttributes, LabelSet, Passage, State
 from rag.domain.compare import Change, ChangeKind
 from rag.stages import style
-from rag.stages.draft_schema import MAX_TEXT_CHARS, InvalidDraft, split_sentences
+from rag.stages.draft_schema import MAX_TEXT_CHARS, InvalidDraft, draft_sections, split_sentences
 from rag.stages.generate import fits_labels
 
 # Passages shown (and citable by position) per slot: enough wording to imitate.
@@ -216,13 +215,7 @@ def parse_slots(
     shown: list[list[Passage]],
 ) -> tuple[list[DraftSentence], list[DraftSentence]]:
     """Check the LLM's JSON against the slots and turn it into draft sentences."""
-    try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidDraft(f"not JSON: {exc.msg} at {exc.pos}") from None
-    if not isinstance(obj, dict) or set(obj) != {"findings", "impression"}:
-        raise InvalidDraft("top level must be an object with findings and impression")
-    entries, imp = obj["findings"], obj["impression"]
+    entries, imp = draft_sections(raw)
     if not isinstance(entries, list) or len(entries) != len(body):
         raise InvalidDraft(f"findings must have {len(body)} entries")
     if not isinstance(imp, list) or len(imp) != len(impression):
