@@ -53,6 +53,10 @@ CONTEXT = {
     "overt",
     "ray",
     # Linking verbs of hedged, affirmed and device statements ("may represent", "in place").
+    # The suffixes of "left-sided" and "moderate-sized" (the side or size itself is checked
+    # as a detail, licensed by the attributes); the style writes them.
+    "sided",
+    "sized",
     "represent",
     "represents",
     "reflect",

@@ -26,6 +26,8 @@ class GeneratorChoice(StrEnum):
     retrieval = "retrieval"
     vllm = "vllm"  # the guarded LLM generator (needs `make vllm`)
     unguarded = "unguarded"  # ChatCAD-style baseline on the same server, no guard
+    # Not a generator: the reference's sentences that pass the guard (BLEU/ROUGE ceiling).
+    reference_ceiling = "reference-ceiling"
 
 
 class LabelsFrom(StrEnum):
@@ -129,6 +131,12 @@ def _drafter(generator: GeneratorChoice, svc, reports, labeler):
             "model": None,
             "prompt_version": None,
         }
+    if generator is GeneratorChoice.reference_ceiling:
+        from rag.crosscheck.verdict import ContextSentenceCheck
+        from rag.evaluation.drafters import ReferenceCeiling
+
+        none = {"kb_version": None, "model": None, "prompt_version": None}
+        return ReferenceCeiling(labeler, ContextSentenceCheck()), none
     kb, settings = svc.kb.get(), svc.settings
     if generator is GeneratorChoice.unguarded:
         from rag.evaluation.unguarded import PROMPT_VERSION, UnguardedLLMDrafter
@@ -225,7 +233,7 @@ def run_eval(
     from rag.evaluation import html_report
     from rag.evaluation.executors import ExecutorError
     from rag.evaluation.locks import output_lock
-    from rag.evaluation.runner import RunConflict, run
+    from rag.evaluation.runner import ORACLE, RunConflict, run
     from rag.labeler import RuleLabeler
     from rag.services import build_services
 
@@ -250,6 +258,7 @@ def run_eval(
         "dataset": dataset,
         "split": split,
         "labels_from": labels_from.value,
+        "oracle": ORACLE if labels_from is LabelsFrom.reference else None,
         "generator": generator.value,
         "limit": limit,
         "radrag_version": __version__,

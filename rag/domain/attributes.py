@@ -289,12 +289,12 @@ _DEVICE_WORDS: dict[DeviceType, frozenset[str]] = {
     DeviceType.surgical_clips: frozenset({"surgical", "clip", "clips"}),
 }
 _POSITION_WORDS: dict[DevicePosition, frozenset[str]] = {
-    DevicePosition.standard: frozenset({"tip"}),
+    DevicePosition.standard: frozenset({"tip", "standard"}),
     DevicePosition.superior_vena_cava: frozenset({"tip", "svc", "superior"}),
     DevicePosition.cavoatrial_junction: frozenset({"tip", "cavoatrial", "junction"}),
     DevicePosition.right_atrium: frozenset({"tip", "right", "atrium"}),
-    DevicePosition.stomach: frozenset({"tip"}),
-    DevicePosition.malpositioned: frozenset({"tip"}),
+    DevicePosition.stomach: frozenset({"tip", "stomach"}),
+    DevicePosition.malpositioned: frozenset({"tip", "malpositioned"}),
 }
 _BASAL = {Location.basal, Location.lower_zone, Location.lower_lobe}
 _APICAL = {Location.apical, Location.upper_zone, Location.upper_lobe}

@@ -13,6 +13,7 @@ from rag.domain import Finding, State
 from rag.evaluation import metrics as m
 from rag.evaluation.judges import summarize as judge_summary
 from rag.evaluation.reliability import encoder_reliability
+from rag.evaluation.stated_attributes import summarize as attributes_summary
 
 COVERAGES = (0.5, 0.7, 0.9)
 # Case meta keys that define subgroups, in the order they are reported.
@@ -134,6 +135,7 @@ def aggregate(records: Sequence[Record]) -> dict[str, object]:
     res["subgroups"] = subgroups(records)
     # The same drafts as read by the verifier's labeler, the independent check and MeSH.
     res["judges"] = judge_summary(records)
+    res["stated_attributes"] = attributes_summary(records)
     reliability = encoder_reliability(records)
     if reliability is not None:
         res["encoder_reliability"] = reliability

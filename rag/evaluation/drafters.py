@@ -8,7 +8,7 @@ from typing import Protocol
 from rag.adapters.iu_xray import IUReport
 from rag.domain import DraftRequest, Finding, ImageEncoding, LabelSet, State, Verdict
 from rag.pipeline import ReportPipeline
-from rag.ports import Labeler
+from rag.ports import Labeler, SentenceCheck
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,33 @@ class RetrievalBaseline:
                 best, best_sim = rep, sim
         assert best is not None
         return Outcome("drafted", self._split(best.text), [], best_sim)
+
+
+class ReferenceCeiling:
+    """Not a generator: the reference's own sentences that pass the guard (a ceiling).
+
+    What a perfect guarded generator could copy from the radiologist: every sentence of
+    the reference checked against the case's labels by the verifier with the independent
+    check, the failing ones dropped. Its BLEU and ROUGE bound what any draft the guard lets
+    through can score by copying the reference's wording.
+    """
+
+    name = "reference-ceiling"
+
+    def __init__(self, labeler: Labeler, crosscheck: SentenceCheck | None) -> None:
+        self.labeler, self.crosscheck = labeler, crosscheck
+
+    def draft(self, case: EvalCase) -> Outcome:
+        """The reference's sentences that pass; abstains when none does."""
+        from rag.stages.verify import verify_text
+
+        verdicts = verify_text(
+            case.reference, case.labels, self.labeler, case.indication, crosscheck=self.crosscheck
+        )
+        kept = [v.text for v in verdicts if v.verdict is Verdict.supported]
+        if not kept:
+            return Outcome("abstained", [], ["nothing_verifiable"])
+        return Outcome("drafted", kept, [], len(kept) / len(verdicts))
 
 
 def _similarity(a: dict[Finding, State], b: dict[Finding, State]) -> float:

@@ -13,14 +13,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rag.adapters.iu_xray import IUReport
-from rag.domain import Finding, LabelSet, State, Verdict
+from rag.domain import Finding, FindingLabel, LabelSet, State, Verdict
 from rag.evaluation import metrics as m
 from rag.evaluation.aggregate import aggregate, parse_states
 from rag.evaluation.drafters import Drafter, EvalCase, Outcome
 from rag.evaluation.executors import CaseExecutor, LocalExecutor, Scorer
 from rag.evaluation.judges import MESH_KEY, judge_case, mesh_meta
 from rag.evaluation.locks import RunConflict, output_lock
+from rag.evaluation.stated_attributes import judge_attributes
 from rag.ports import Labeler
+from rag.stages.prior import read_prior
 from rag.stages.verify import verify_text
 
 # How many cases a run takes says nothing about how each case is drafted or scored: a
@@ -57,6 +59,13 @@ def score_case(
     else:
         ref = labeler.label_report(case.reference)  # type: ignore[attr-defined]
     inputs: dict[str, object] = {"labels": case.labels.as_states(), "indication": case.indication}
+    attrs = {
+        f.value: lab.attributes.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        for f, lab in case.labels.findings.items()
+        if lab.attributes is not None and not lab.attributes.is_empty()
+    }
+    if attrs:
+        inputs["attributes"] = attrs
     if case.probabilities is not None:
         # Unrounded encoder probabilities: the reliability diagram is binned from these.
         inputs["probabilities"] = {f.value: p for f, p in case.probabilities.items()}
@@ -98,6 +107,9 @@ def score_case(
             },
         }
     )
+    stated = judge_attributes(out.text, case.labels, labeler)
+    if stated:
+        rec["attributes"] = stated
     if judge is not None:
         j_ref = (
             dict(case.reference_labels)
@@ -198,10 +210,44 @@ def _run(
     return results
 
 
-def label_set_from_reference(labels: dict[Finding, State]) -> LabelSet | None:
-    """The oracle label set: what the reference states, without the derived no_finding."""
+# How iu_cases builds its oracle label sets (stamped into a run's config, so a folder made
+# with another oracle is not resumed): v2 adds the reference's stated attributes and takes
+# a normal study from the human MeSH annotation.
+ORACLE = "reference-v2: rule states + stated attributes; no_finding from MeSH 'normal'"
+
+
+def _input_labels(inputs: Mapping[str, object]) -> LabelSet:
+    """A stored case's label set, with the attributes it was drafted from."""
+    states: dict[str, str] = inputs["labels"]  # type: ignore[assignment]
+    attrs: dict[str, dict] = inputs.get("attributes") or {}  # type: ignore[assignment]
+    return LabelSet.model_validate(
+        {"findings": {f: {"state": s, "attributes": attrs.get(f)} for f, s in states.items()}}
+    )
+
+
+def label_set_from_reference(
+    labels: Mapping[Finding, State],
+    stated: LabelSet | None = None,
+    mesh_normal: bool = False,
+) -> LabelSet | None:
+    """The oracle label set: what the reference states, without the derived no_finding.
+
+    `stated` (the reference read as a prior is read, rag.stages.prior) adds the side,
+    size and place the radiologist wrote for a present finding. With `mesh_normal` (the
+    IU annotators indexed the study "normal") and nothing read present or uncertain, the
+    study is labelled normal: every finding the text did not name is then absent too.
+    """
     kept = {f: s for f, s in labels.items() if f is not Finding.no_finding}
-    return LabelSet.from_states(kept) if kept else None
+    if not kept:
+        return None
+    if mesh_normal and all(s is State.absent for s in kept.values()):
+        kept[Finding.no_finding] = State.present
+    findings = {}
+    for f, st in kept.items():
+        attrs = stated.attributes_of(f) if stated is not None and st is State.present else None
+        keep = attrs is not None and not attrs.is_empty()
+        findings[f] = FindingLabel(state=st, attributes=attrs if keep else None)
+    return LabelSet(findings=findings)
 
 
 class _Replay:
@@ -251,7 +297,7 @@ def rescore(
             meta |= mesh_meta(mesh[r["case_id"]])
         case = EvalCase(
             r["case_id"],
-            LabelSet.from_states(inputs["labels"]),
+            _input_labels(inputs),
             r["reference"] or "",
             inputs["indication"],
             meta,
@@ -289,7 +335,15 @@ def iu_cases(
         if limit is not None and len(cases) >= limit:
             break
         rep = reports[rid]
-        labels = label_set_from_reference(labeler.label_report(rep.text)) if rep.text else None  # type: ignore[attr-defined]
+        labels = (
+            label_set_from_reference(
+                labeler.label_report(rep.text),  # type: ignore[attr-defined]
+                read_prior(rep.text, labeler),
+                mesh_normal=[t.lower() for t in rep.mesh_major] == ["normal"],
+            )
+            if rep.text
+            else None
+        )
         if labels is None:
             skipped += 1
             continue

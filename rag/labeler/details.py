@@ -56,7 +56,8 @@ _PATTERNS: dict[DetailKind, re.Pattern[str]] = {
         r"\b(?:lobes?|lobar|lingula(?:r)?|bases?|basilar|basal|basally|apex|apices|apical|hil(?:ar|um|a)|"
         r"perihilar|infrahilar|retrocardiac|subpleural|peripheral|paratracheal|axillary|"
         r"fissures?|segment(?:al)?|midlung|anterior|posterior|lateral|medial|superior|inferior|"
-        r"svc|atrium|ventricle|cavoatrial|junction|tip|thoracic spine|ribs?|clavicle|"
+        r"svc|atrium|ventricle|cavoatrial|junction|tip|stomach|malpositioned|malposition|standard|"
+        r"thoracic spine|ribs?|clavicle|"
         r"humer(?:us|al)|vertebra[el]?|vertebral|spine)\b",
         re.I,
     ),

@@ -265,7 +265,9 @@ def finding_sentence(finding: Finding, state: State, attrs: FindingAttributes) -
     phrase, plural = noun_phrase(finding, attrs)
     mass = _NOUN[finding][2]
     if state is State.uncertain:
-        return [f"There {'are' if plural else 'is'} possible {phrase}."]
+        # "There may be", not "There is possible": the independent check reads the
+        # latter's "There is" as an affirmed finding.
+        return [f"There may be {phrase if mass or plural else _a(phrase)}."]
     if plural:
         return [f"There are {phrase}."]
     return [f"There is {phrase if mass else _a(phrase)}."]

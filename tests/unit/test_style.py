@@ -111,6 +111,30 @@ def test_attribute_sentences_state_the_finding_and_only_licensed_details(
             assert texts[-1] not in texts[:-1]
 
 
+# Devices the independent check has no term for ("chest port") are refused by it; every
+# other finding's sentences must pass the whole guard, or the draft loses them at run time.
+@pytest.mark.parametrize(
+    "finding", [f for f in Finding if f not in (Finding.no_finding, Finding.support_devices)]
+)
+def test_attribute_sentences_pass_the_whole_guard(finding: Finding) -> None:
+    from rag.crosscheck.verdict import ContextSentenceCheck
+    from rag.stages.verify import verify_text
+
+    check = ContextSentenceCheck()
+    rng = random.Random(finding.value)
+    for _ in range(25):
+        attrs = _random_attributes(rng, finding)
+        if attrs is None:
+            continue
+        for state in (State.present, State.uncertain):
+            labels = LabelSet(findings={finding: FindingLabel(state=state, attributes=attrs)})
+            texts = [*style.finding_sentence(finding, state, attrs)]
+            texts.append(style.impression_phrase(finding, state, attrs))
+            for t in texts:
+                verdicts = verify_text(t, labels, LABELER, crosscheck=check)
+                assert [v.reasons for v in verdicts] == [()], t
+
+
 def test_attributes_are_stated() -> None:
     a = FindingAttributes(laterality=Laterality.left, severity="small")  # type: ignore[arg-type]
     assert style.finding_sentence(Finding.pleural_effusion, State.present, a) == [
