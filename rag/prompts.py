@@ -15,7 +15,7 @@ from pathlib import Path
 from string import Template
 
 from rag.domain import FINDING_NAMES, Finding, LabelSet, Passage
-from rag.stages.draft_slots import Slot, slot_label
+from rag.stages.draft_slots import Slot, slot_label, suggested_wording
 from rag.stages.retrieve import talking_points
 from rag.stages.style import negative_sentences
 
@@ -106,13 +106,24 @@ def _slot_line(i: int, slot: Slot) -> str:
     return f"{line} (one sentence for all{example})"
 
 
-def render_slots(body: list[Slot], shown: list[list[Passage]]) -> str:
-    """The findings items with their reference sentences numbered for citing."""
+def render_slots(body: list[Slot], shown: list[list[Passage]], suggest: bool = False) -> str:
+    """The findings items with their reference sentences numbered for citing.
+
+    With `suggest` (prompt v3) each item first shows the report style's own sentence for
+    it (rag.stages.style), which the guard is known to pass, as the wording to start from.
+    """
     blocks = []
     for i, (slot, passages) in enumerate(zip(body, shown, strict=True), 1):
+        line = _suggested_line(i, slot) if suggest else _slot_line(i, slot)
         refs = "".join(f"\n   [{j}] {p.text}" for j, p in enumerate(passages, 1))
-        blocks.append(_slot_line(i, slot) + refs)
+        blocks.append(line + refs)
     return "\n".join(blocks) if blocks else "(none)"
+
+
+def _suggested_line(i: int, slot: Slot, impression: bool = False) -> str:
+    wording = suggested_wording(slot, impression)
+    line = f"{i}. {slot_label(slot)}"
+    return f'{line}\n   suggested: "{wording}"' if wording else line
 
 
 def render_slot_messages(
@@ -124,9 +135,16 @@ def render_slot_messages(
     prior_report: str | None,
 ) -> list[dict[str, str]]:
     """Chat messages for a slot-based (v2) drafting request (pure); the system text is fixed."""
+    # v2 templates use $slots/$impression, v3 templates $items/$impression_items (the same
+    # items with a suggested wording each); substitute() ignores the names a template lacks.
     user = Template(prompt.user).substitute(
         slots=render_slots(body, shown),
         impression="\n".join(_slot_line(i, s) for i, s in enumerate(impression, 1)) or "(none)",
+        items=render_slots(body, shown, suggest=True),
+        impression_items="\n".join(
+            _suggested_line(i, s, impression=True) for i, s in enumerate(impression, 1)
+        )
+        or "(none)",
         indication=fence(indication),
         prior_report=fence(prior_report),
     )

@@ -200,6 +200,16 @@ def _plain_impression(slot: Slot) -> str:
     return style.impression_phrase(f, slot.state, slot.attributes)
 
 
+def suggested_wording(slot: Slot, impression: bool = False) -> str | None:
+    """The report style's own sentence for a slot (what the extractive generator writes)."""
+    if impression:
+        return _plain_impression(slot)
+    if slot.state is State.absent:
+        said = style.negative_sentences(list(slot.findings))
+        return said[0][0] if len(said) == 1 else None
+    return " ".join(style.finding_sentence(slot.findings[0], slot.state, slot.attributes))
+
+
 def _check_entry(entry: object, slot: Slot, where: str, keys: set[str]) -> dict[str, Any]:
     if not isinstance(entry, dict) or set(entry) != keys:
         raise InvalidDraft(f"{where}: needs exactly {sorted(keys)}")

@@ -225,14 +225,10 @@ def compose_impression(
                     origin="template",
                 )
             )
-    if labels.state_of(Finding.no_finding) is State.present:
-        # A study labelled normal says so ("No radiographic evidence of acute
-        # cardiopulmonary disease." reads as no finding); NO_ACUTE names only six findings.
-        normal = _broadest_negative(labels, evidence, used)
-        if normal and normal[0].findings.get(Finding.no_finding) is State.present:
-            return out + normal
     cardiopulmonary = [f for f in speak if f is not Finding.support_devices]
     if not cardiopulmonary and style.no_acute_licensed(labels):
+        # IU's commonest impression, for a normal study too: the rules read it as the six
+        # acute findings absent, the independent check as a normal chest (licensed here).
         acute_cites = on_topic([c for f in style.ACUTE for c in cites.get(f, ())], style.ACUTE)
         if acute_cites:
             out.append(
@@ -244,6 +240,13 @@ def compose_impression(
                     origin="template",
                 )
             )
+            return out
+    if labels.state_of(Finding.no_finding) is State.present:
+        # A study labelled normal says so ("No radiographic evidence of acute
+        # cardiopulmonary disease." reads as no finding).
+        normal = _broadest_negative(labels, evidence, used)
+        if normal and normal[0].findings.get(Finding.no_finding) is State.present:
+            return out + normal
     return out or _broadest_negative(labels, evidence, used)
 
 

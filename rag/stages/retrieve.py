@@ -38,13 +38,35 @@ def finding_query(finding: Finding, state: State, attrs: FindingAttributes | Non
     return _PHRASE[state].format(name=name)
 
 
+# What a normal study's report says when the label set names nothing else: heart,
+# mediastinum, clear lungs, no pneumothorax or effusion (IU's normal reports). Listing every
+# other finding as absent ("No pleural thickening or fracture.") is true but not how a
+# radiologist writes a normal chest.
+NORMAL_STUDY_POINTS = frozenset(
+    {
+        Finding.cardiomegaly,
+        Finding.enlarged_cardiomediastinum,
+        Finding.lung_opacity,
+        Finding.consolidation,
+        Finding.pneumonia,
+        Finding.edema,
+        Finding.atelectasis,
+        Finding.pneumothorax,
+        Finding.pleural_effusion,
+    }
+)
+
+
 def talking_points(labels: LabelSet) -> list[tuple[Finding, State]]:
     """Findings a report should address, positives first, then negatives."""
     order = {State.present: 0, State.uncertain: 1, State.absent: 2}
+    normal = labels.state_of(Finding.no_finding) is State.present
     pts = [
         (f, s)
         for f in Finding
-        if f is not Finding.no_finding and (s := labels.effective_state(f)) is not None
+        if f is not Finding.no_finding
+        and (s := labels.effective_state(f)) is not None
+        and (not normal or f in labels.findings or f in NORMAL_STUDY_POINTS)
     ]
     return sorted(pts, key=lambda fs: order[fs[1]])
 

@@ -311,10 +311,8 @@ def negative_sentences(absent: list[Finding]) -> list[tuple[str, tuple[Finding, 
     if all(f in todo for f in LUNGS_CLEAR):
         out.append(("The lungs are clear.", LUNGS_CLEAR))
         todo = [f for f in todo if f not in LUNGS_CLEAR]
-    if F.cardiomegaly in todo and F.enlarged_cardiomediastinum in todo:
-        pair = (F.cardiomegaly, F.enlarged_cardiomediastinum)
-        out.append(("The cardiomediastinal silhouette is normal.", pair))
-        todo = [f for f in todo if f not in pair]
+    # Heart and mediastinum in two sentences, not "The cardiomediastinal silhouette is
+    # normal.": the pair IU train and validation reports write most (157 and 120 times).
     for f, text in _OWN_NEGATIVE.items():
         if f in todo and (f is not F.lung_lesion or len(todo) == 1):
             out.append((text, (f,)))

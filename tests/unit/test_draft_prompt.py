@@ -114,3 +114,23 @@ def test_split_sentences_keeps_decimals_together() -> None:
         "No effusion.",
         "Heart is 1.5 cm larger.",
     ]
+
+
+def test_v3_shows_each_item_with_the_style_sentence_to_start_from() -> None:
+    from rag.domain import Finding, FindingAttributes, State
+    from rag.prompts import load_prompt, render_slot_messages
+    from rag.stages.draft_slots import Slot
+
+    side = FindingAttributes(laterality="left", severity="small")  # type: ignore[arg-type]
+    body = [
+        Slot((Finding.pleural_effusion,), State.present, side),
+        Slot((Finding.pneumothorax, Finding.pleural_effusion), State.absent),
+    ]
+    imp = [Slot((Finding.pleural_effusion,), State.present, side)]
+    v3 = render_slot_messages(load_prompt("draft_report", "v3"), body, imp, [[], []], None, None)
+    user = v3[1]["content"]
+    assert 'suggested: "There is a small left pleural effusion."' in user
+    assert 'suggested: "No pneumothorax or pleural effusion."' in user
+    assert 'suggested: "Small left pleural effusion."' in user
+    v2 = render_slot_messages(load_prompt("draft_report", "v2"), body, imp, [[], []], None, None)
+    assert "suggested" not in v2[1]["content"]

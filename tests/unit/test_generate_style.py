@@ -126,3 +126,21 @@ def test_retrieval_query_carries_the_attributes() -> None:
         "possible lower lobe atelectasis",
     ]
     assert finding_query(Finding.pleural_effusion, State.absent) == "no pleural effusion"
+
+
+def test_a_normal_study_reads_like_a_normal_report(draft) -> None:
+    # Labelled normal: the usual normal statements (those the tiny KB has passages for)
+    # and IU's commonest impression, not a list of every other finding denied.
+    body, imp = draft(_ls(no_finding="present"))
+    assert body == [
+        "No focal airspace disease, focal consolidation, pneumonia, or pulmonary edema.",
+        "No pneumothorax or pleural effusion.",
+        "The heart is normal in size.",
+    ]
+    assert imp == ["No acute cardiopulmonary abnormality."]
+    # A finding the label set names explicitly is still a talking point.
+    from rag.stages.retrieve import talking_points
+
+    assert (Finding.fracture, State.absent) not in talking_points(_ls(no_finding="present"))
+    named = _ls(no_finding="present", fracture="absent")
+    assert (Finding.fracture, State.absent) in talking_points(named)
