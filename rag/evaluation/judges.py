@@ -152,4 +152,26 @@ def summarize(records: Sequence[Mapping[str, object]]) -> dict[str, object]:
                     "kappa": cohen_kappa(xs, ys),
                 }
             agreement[f"{a}~{b}"] = pair
+    per["crosscheck"]["flagged_cases_oracle_disagreement"] = oracle_disagreements(drafted)
     return {**per, "agreement": agreement}
+
+
+def oracle_disagreements(drafted: Sequence[Mapping[str, object]]) -> int | None:
+    """Cases the crosscheck judge flags only where the draft says what its labels said.
+
+    Such a flag is the two readers disagreeing about the reference text (the oracle label
+    set is the rules' reading of it), not the draft departing from the labels it was
+    given: every flagged finding is read in the draft in exactly the input state.
+    """
+    n, seen = 0, False
+    for r in drafted:
+        verdict = (r.get("judges") or {}).get("crosscheck")  # type: ignore[attr-defined]
+        if verdict is None:
+            continue
+        seen = True
+        flagged = set(verdict["hallucinated"]) | set(verdict["contradictions"])
+        given: dict[str, str] = r["inputs"]["labels"]  # type: ignore[index]
+        read: dict[str, str] = verdict["draft_labels"]
+        if flagged and all(read.get(f) == given.get(f) for f in flagged):
+            n += 1
+    return n if seen else None

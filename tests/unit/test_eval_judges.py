@@ -197,3 +197,17 @@ def test_table_prints_the_three_judges(tmp_path: Path) -> None:
     assert row[head.index("halluc. (MeSH)")] == "0.333"
     assert row[head.index("n MeSH")] == "3"
     assert row[head.index("kappa halluc. crosscheck~MeSH")] == "–"
+
+
+def test_oracle_disagreements_count_flags_where_the_draft_said_its_labels() -> None:
+    from rag.evaluation.judges import oracle_disagreements
+
+    def rec(given: dict, read: dict, halluc: list) -> dict:
+        verdict = {"draft_labels": read, "hallucinated": halluc, "contradictions": []}
+        return {"status": "drafted", "inputs": {"labels": given}, "judges": {"crosscheck": verdict}}
+
+    said_given = rec({"edema": "present"}, {"edema": "present"}, ["edema"])
+    departed = rec({"edema": "absent"}, {"edema": "present"}, ["edema"])
+    clean = rec({"edema": "present"}, {"edema": "present"}, [])
+    assert oracle_disagreements([said_given, departed, clean]) == 1
+    assert oracle_disagreements([{"status": "drafted", "inputs": {"labels": {}}}]) is None
