@@ -171,7 +171,7 @@ def oracle_disagreements(drafted: Sequence[Mapping[str, object]]) -> int | None:
         seen = True
         flagged = set(verdict["hallucinated"]) | set(verdict["contradictions"])
         given: dict[str, str] = (r.get("inputs") or {}).get("labels", {})  # type: ignore[attr-defined]
-        read: dict[str, str] = verdict["draft_labels"]
+        read: dict[str, str] = verdict.get("draft_labels", {})
         if flagged and all(read.get(f) == given.get(f) for f in flagged):
             n += 1
     return n if seen else None
