@@ -74,7 +74,7 @@ def main() -> None:
         metavar="N",
         help="instead: guarded vs unconstrained latency of N label sets, one request at a time",
     )
-    ap.add_argument("--prompts", nargs="+", default=["v1", "v2"], help="with --latency")
+    ap.add_argument("--prompts", nargs="+", default=["v2", "v3"], help="with --latency")
     ap.add_argument(
         "--no-cold", action="store_true", help="with --latency: skip the first-use request"
     )

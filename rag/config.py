@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # the cool-down, after which one trial request decides whether it closes.
     llm_breaker_failures: int = Field(default=5, ge=1, le=1000)
     llm_breaker_cooldown_s: float = Field(default=15.0, gt=0.0, le=3600.0)
-    prompt_version: str = Field(default="v2", description="prompts/draft_report/<version>.")
+    prompt_version: str = Field(default="v3", description="prompts/draft_report/<version>.")
     # "keys": every /v1 call needs an API key with the right scope. "disabled" is for
     # loopback development only (refused with any other host).
     auth: Literal["keys", "disabled"] = "keys"

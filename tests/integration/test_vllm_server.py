@@ -151,7 +151,7 @@ def test_reports_through_real_vllm_pass_the_verifier_or_abstain(vllm_client: Tes
         body = r.json()
         _check_never_unverified(body)
         assert body["provenance"]["model"] == MODEL
-        assert body["provenance"]["prompt_version"] == "draft_report/v2"
+        assert body["provenance"]["prompt_version"] == "draft_report/v3"
         codes = [x["code"] for x in (body["abstention"] or {}).get("reasons", [])]
         assert "generator_unavailable" not in codes  # the server answered every request
         stats[body["status"]] += 1
