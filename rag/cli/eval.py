@@ -443,7 +443,14 @@ def _judges_table(results: dict[str, dict[str, object]]) -> None:
         return
     heads = [
         f"{what} ({title})" for what in ("halluc.", "contrad.") for _, title in _JUDGE_COLS
-    ] + ["n MeSH", "kappa halluc. verifier~crosscheck", "kappa halluc. crosscheck~MeSH"]
+    ] + [
+        "n MeSH",
+        "kappa halluc. verifier~crosscheck",
+        "kappa halluc. crosscheck~MeSH",
+        "crosscheck flags: draft = its labels",
+        "side/severity stated (n)",
+        "side/severity wrong",
+    ]
     typer.echo("\n| run | " + " | ".join(heads) + " |")
     typer.echo("|---" * (len(heads) + 1) + "|")
     for name, res in results.items():
@@ -458,6 +465,13 @@ def _judges_table(results: dict[str, dict[str, object]]) -> None:
             (j.get("mesh") or {}).get("n_judged"),
             ((agree.get("verifier~crosscheck") or {}).get("hallucination") or {}).get("kappa"),
             ((agree.get("crosscheck~mesh") or {}).get("hallucination") or {}).get("kappa"),
+            (j.get("crosscheck") or {}).get("flagged_cases_oracle_disagreement"),
+        ]
+        sa: dict = res.get("stated_attributes") or {}  # type: ignore[assignment]
+        share = sa.get("stated_correctly_share")
+        cells += [
+            None if share is None else f"{share:.3f} ({sa['n_cases']})",
+            sa.get("cases_stated_wrongly"),
         ]
         typer.echo(f"| {name} | " + " | ".join(_cell(c) for c in cells) + " |")
 
