@@ -74,6 +74,10 @@ def test_reports_say_exactly_what_the_labels_say(real_services: Services, states
         for f, st in labeler.label(s.text).items():
             assert labels.effective_state(f) is st, (s.text, f)
             said[f] = st
+    # no_finding is derived over the whole report (CheXpert's rule, rag.domain.ontology):
+    # a normal study is said by its sentences together, not by one of them.
+    text = " ".join(s.text for s in r.report.findings + r.report.impression)
+    said[Finding.no_finding] = labeler.label_report(text).get(Finding.no_finding)
     for f in labels.with_state(State.present) + labels.with_state(State.uncertain):
         assert said.get(f) is labels.state_of(f), f
 
