@@ -1,7 +1,7 @@
 """Report style: how a radiologist orders, phrases and combines statements (pure).
 
-Findings are grouped the way a chest radiograph report reads (lines and tubes, lungs,
-pleura, heart and mediastinum, bones); absent findings of a group are said together
+Findings are grouped the way IU X-ray's chest radiograph reports read (lines and tubes,
+heart and mediastinum, lungs, pleura, bones); absent findings of a group are said together
 ("No pleural effusion or pneumothorax."); the impression lists every present or uncertain
 finding by clinical importance, in a shorter form than the findings sentence. Every
 sentence built here is read back by the project's rule labeler in unit tests, so what it
@@ -28,14 +28,17 @@ from rag.stages.retrieve import talking_points
 
 F = Finding
 
+# Heart and mediastinum before the lungs: IU X-ray's radiologists name the heart before
+# the lungs in 1,104 train reports against 540 the other way round, and that order raised
+# ROUGE-L on the validation split (first 200 cases, extractive: 0.286 -> 0.298).
 SECTIONS: tuple[tuple[str, tuple[Finding, ...]], ...] = (
     ("lines_and_tubes", (F.support_devices,)),
+    ("heart_and_mediastinum", (F.cardiomegaly, F.enlarged_cardiomediastinum)),
     (
         "lungs",
         (F.consolidation, F.pneumonia, F.lung_opacity, F.edema, F.atelectasis, F.lung_lesion),
     ),
     ("pleura", (F.pleural_effusion, F.pneumothorax, F.pleural_other)),
-    ("heart_and_mediastinum", (F.cardiomegaly, F.enlarged_cardiomediastinum)),
     ("bones", (F.fracture,)),
 )
 SECTION_OF: dict[Finding, str] = {f: name for name, fs in SECTIONS for f in fs}
@@ -44,8 +47,8 @@ SECTION_OF: dict[Finding, str] = {f: name for name, fs in SECTIONS for f in fs}
 NEGATIVES_AFTER: dict[str, tuple[Finding, ...]] = {
     "lines_and_tubes": (F.support_devices,),
     "lungs": (),
-    "pleura": SECTIONS[1][1] + SECTIONS[2][1],
-    "heart_and_mediastinum": SECTIONS[3][1],
+    "pleura": SECTIONS[2][1] + SECTIONS[3][1],
+    "heart_and_mediastinum": SECTIONS[1][1],
     "bones": SECTIONS[4][1],
 }
 

@@ -64,9 +64,9 @@ def test_draft_report(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "drafted"
-    # Pleura before heart and mediastinum, as a radiologist orders the findings.
-    assert body["report"]["findings"][0]["text"] == "No pleural effusion."
-    first = body["report"]["findings"][1]
+    # Heart and mediastinum before the pleura, as IU X-ray's radiologists order them.
+    first = body["report"]["findings"][0]
+    assert body["report"]["findings"][1]["text"] == "No pleural effusion."
     assert first["text"] == "The heart is enlarged."
     assert first["findings"] == {"cardiomegaly": "present"}
     assert first["evidence"] and body["abstention"] is None

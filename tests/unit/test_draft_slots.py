@@ -61,9 +61,9 @@ def _about(slots) -> list[tuple[list[str], str]]:
 def test_slots_follow_report_order_and_combine_negatives(retrieve) -> None:
     body, imp = draft_slots(LABELS, retrieve(LABELS))
     assert _about(body) == [
+        (["cardiomegaly"], "present"),  # heart first, as IU X-ray's radiologists write
         (["pleural_effusion"], "present"),
         (["consolidation", "edema", "pneumothorax"], "absent"),  # lungs and pleura together
-        (["cardiomegaly"], "present"),
     ]
     assert _about(imp) == [(["pleural_effusion"], "present"), (["cardiomegaly"], "present")]
     assert imp[0].attributes.laterality == "left"
@@ -77,7 +77,7 @@ def test_schema_is_the_same_for_the_same_label_set(retrieve, tiny_kb: KnowledgeB
     assert slots_schema(*draft_slots(LABELS, trimmed)) == one
     text = json.dumps(one)
     assert not any(p.id in text for p in tiny_kb.passages)  # positions, not ids
-    entry = one["properties"]["findings"]["prefixItems"][0]["properties"]
+    entry = one["properties"]["findings"]["prefixItems"][1]["properties"]
     assert entry["about"] == {"enum": ["pleural_effusion: present; small, left"]}
     other = _ls(**{**{f.value: "absent" for f in LABELS.findings}, "cardiomegaly": "present"})
     assert slots_schema(*draft_slots(other, retrieve(other))) != one
@@ -89,12 +89,13 @@ def test_parse_maps_positions_to_passages_and_rejects_other_findings(retrieve) -
     shown = slot_passages(body, LABELS, evidence)
     answer = answer_schema(slots_schema(body, imp))
     out_body, out_imp = parse_slots(json.dumps(answer), body, imp, shown)
-    assert out_body[1].findings == dict.fromkeys(
+    assert out_body[2].findings == dict.fromkeys(
         [Finding.consolidation, Finding.edema, Finding.pneumothorax], State.absent
     )
-    assert out_body[1].evidence == (shown[1][0].id,)
+    assert out_body[2].evidence == (shown[2][0].id,)
     # The impression cites what the findings cited for the same finding.
-    assert out_imp[0].evidence == out_body[0].evidence
+    assert out_imp[0].findings == out_body[1].findings
+    assert out_imp[0].evidence == out_body[1].evidence
     answer["findings"][0]["cite"] = [9]  # past what was shown: cites nothing
     assert parse_slots(json.dumps(answer), body, imp, shown)[0][0].evidence == ()
     answer["findings"][0]["about"] = "edema: present"
@@ -116,9 +117,10 @@ def test_prompt_v2_has_a_fixed_system_text_and_numbered_references(retrieve) -> 
     )
     assert msgs[0] == msgs2[0]  # the cached prefix: identical system text
     user = msgs[1]["content"]
-    assert "1. pleural_effusion: present; small, left\n   [1] " in user
+    assert "1. cardiomegaly: present\n   [1] " in user
+    assert "2. pleural_effusion: present; small, left\n   [1] " in user
     assert (
-        "2. consolidation, edema, pneumothorax: absent (one sentence for all, "
+        "3. consolidation, edema, pneumothorax: absent (one sentence for all, "
         'e.g. "No focal consolidation, pulmonary edema, or pneumothorax.")' in user
     )
 
@@ -151,8 +153,8 @@ def test_v2_generator_drafts_verified_combined_negatives(tiny_services: Services
     r = pipe.draft(DraftRequest(labels=labels))
     assert r.status == "drafted" and r.report is not None
     assert [s.text for s in r.report.findings] == [
-        "No pneumothorax or pleural effusion.",  # the fake model's combined negative
         "Cardiomegaly is present.",
+        "No pneumothorax or pleural effusion.",  # the fake model's combined negative
     ]
     assert [s.text for s in r.report.impression] == ["Cardiomegaly is seen."]
     assert all(s.origin == "llm" for s in r.report.findings + r.report.impression)

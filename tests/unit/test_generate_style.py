@@ -50,9 +50,9 @@ def test_attributes_are_stated_and_the_impression_differs(draft) -> None:
     )
     body, imp = draft(labels)
     assert body == [
+        "The heart is enlarged.",
         "There is a small left pleural effusion.",
         "No pneumothorax.",
-        "The heart is enlarged.",
     ]
     assert imp == ["Small left pleural effusion.", "Cardiomegaly."]
 
@@ -87,9 +87,9 @@ def test_normal_study_says_no_acute_abnormality(draft) -> None:
     body, imp = draft(labels)
     assert imp == ["No acute cardiopulmonary abnormality."]
     assert body == [
+        "The heart is normal in size.",
         "No focal airspace disease, focal consolidation, pneumonia, or pulmonary edema.",
         "No pneumothorax or pleural effusion.",
-        "The heart is normal in size.",
     ]
 
 
@@ -133,9 +133,9 @@ def test_a_normal_study_reads_like_a_normal_report(draft) -> None:
     # and IU's commonest impression, not a list of every other finding denied.
     body, imp = draft(_ls(no_finding="present"))
     assert body == [
+        "The heart is normal in size.",
         "No focal airspace disease, focal consolidation, pneumonia, or pulmonary edema.",
         "No pneumothorax or pleural effusion.",
-        "The heart is normal in size.",
     ]
     assert imp == ["No acute cardiopulmonary abnormality."]
     # A finding the label set names explicitly is still a talking point.

@@ -33,8 +33,8 @@ def test_drafts_only_what_the_labels_say(tiny_services: Services) -> None:
     )
     assert r.status == "drafted" and r.report is not None
     texts = [s.text for s in r.report.findings]
-    # Radiologist order: pleura before heart; no size the labels do not give.
-    assert texts == ["No pneumothorax or pleural effusion.", "The heart is enlarged."]
+    # IU X-ray's order: heart before pleura; no size the labels do not give.
+    assert texts == ["The heart is enlarged.", "No pneumothorax or pleural effusion."]
     assert [s.text for s in r.report.impression] == ["Cardiomegaly."]
     assert all(v.verdict is Verdict.supported for v in r.verdicts)
     labeler = RuleLabeler()

@@ -166,10 +166,10 @@ def test_report_order_and_importance() -> None:
     )
     assert [f.value for f, _ in style.ordered_points(labels)] == [
         "support_devices",
+        "cardiomegaly",
         "consolidation",
         "pneumothorax",
         "pleural_effusion",
-        "cardiomegaly",
         "fracture",
     ]
     speak = [Finding.cardiomegaly, Finding.support_devices, Finding.pneumothorax]
