@@ -231,6 +231,7 @@ def parse_slots(
     if not isinstance(imp, list) or len(imp) != len(impression):
         raise InvalidDraft(f"impression must have {len(impression)} entries")
     out_body: list[DraftSentence] = []
+    owners: list[Slot] = []  # the slot each findings sentence answers
     cites: dict[Finding, tuple[str, ...]] = {}
     for i, (entry, slot, passages) in enumerate(zip(entries, body, shown, strict=True)):
         where = f"findings[{i}]"
@@ -244,20 +245,25 @@ def parse_slots(
         ids = tuple(dict.fromkeys(passages[p - 1].id for p in pos if 1 <= p <= len(passages)))
         for f in slot.findings:
             cites[f] = cites.get(f, ()) + ids
-        out_body += [
-            DraftSentence(text=t, findings=slot.claims(), evidence=ids, origin="llm")
-            for t in _text_of(e, where)
-        ]
+        for t in _text_of(e, where):
+            if t.lower() in {s.text.lower() for s in out_body}:
+                continue  # the same sentence twice says nothing more
+            out_body.append(
+                DraftSentence(text=t, findings=slot.claims(), evidence=ids, origin="llm")
+            )
+            owners.append(slot)
     out_imp: list[DraftSentence] = []
-    said = {s.text.lower() for s in out_body}
     for i, (entry, slot) in enumerate(zip(imp, impression, strict=True)):
         where = f"impression[{i}]"
         e = _check_entry(entry, slot, where, set(_entry(slot, cite=False)["properties"]))
         ids = tuple(dict.fromkeys(c for f in slot.findings for c in cites.get(f, ())))
         for t in _text_of(e, where):
             origin = "llm"
+            said = {s.text.lower() for s in out_body}
             if t.lower() in said:  # never a findings sentence again, word for word
                 t, origin = _plain_impression(slot), "template"
+            if t.lower() in said and not _reword_findings(out_body, owners, t):
+                continue
             out_imp.append(
                 DraftSentence(
                     text=t,
@@ -268,3 +274,16 @@ def parse_slots(
                 )
             )
     return out_body, out_imp
+
+
+def _reword_findings(out_body: list[DraftSentence], owners: list[Slot], text: str) -> bool:
+    """Give the findings sentence that took the impression's wording its slot's own style
+    sentence (a model wrote "No acute cardiopulmonary abnormality." for the pleura);
+    False when that would repeat a sentence too (the impression sentence is then left out).
+    """
+    j = next(i for i, s in enumerate(out_body) if s.text.lower() == text.lower())
+    wording = suggested_wording(owners[j])
+    if wording is None or wording.lower() in {s.text.lower() for s in out_body} | {text.lower()}:
+        return False
+    out_body[j] = out_body[j].model_copy(update={"text": wording, "origin": "template"})
+    return True

@@ -170,3 +170,37 @@ def test_an_impression_that_repeats_a_findings_sentence_is_replaced(retrieve) ->
     _, out = parse_slots(json.dumps(answer), body, imp, slot_passages(body, LABELS, evidence))
     assert out[0].text == "Small left pleural effusion." and out[0].origin == "template"
     assert out[1].origin == "llm"
+
+
+def test_a_findings_sentence_in_the_impressions_words_is_reworded_not_repeated(
+    retrieve,
+) -> None:
+    # Seen on IU test with Qwen2.5-Coder-0.5B: a normal study's pleura slot answered with
+    # the impression's "No acute cardiopulmonary abnormality.", which the impression then
+    # said again word for word (33 of 100 drafts).
+    labels = _ls(
+        no_finding="present",
+        cardiomegaly="absent",
+        pneumothorax="absent",
+        pleural_effusion="absent",
+    )
+    evidence = retrieve(labels)
+    body, imp = draft_slots(labels, evidence)
+    answer = answer_schema(slots_schema(body, imp))
+    pleura = next(i for i, s in enumerate(body) if Finding.pneumothorax in s.findings)
+    answer["findings"][pleura]["text"] = "No acute cardiopulmonary abnormality."
+    answer["impression"] = [
+        {**e, "text": "No acute cardiopulmonary abnormality."} for e in answer["impression"]
+    ]
+    out_body, out_imp = parse_slots(
+        json.dumps(answer), body, imp, slot_passages(body, labels, evidence)
+    )
+    texts = [s.text for s in out_body + out_imp]
+    assert len(texts) == len(set(texts)), texts
+    assert out_body[pleura].text == "No pneumothorax or pleural effusion."
+    assert out_body[pleura].origin == "template"
+    assert [s.text for s in out_imp] == ["No acute cardiopulmonary abnormality."]
+    # A sentence the model wrote twice in the findings is kept once.
+    answer["findings"][0]["text"] = answer["findings"][pleura]["text"]
+    again, _ = parse_slots(json.dumps(answer), body, imp, slot_passages(body, labels, evidence))
+    assert len({s.text for s in again}) == len(again)
