@@ -1,14 +1,19 @@
 """Ray against local, side by side in one run: evaluation overhead and KB embedding rate.
 
-1. The same IU test cases (extractive generator) through `rag.evaluation.runner.run` with
-   the local executor and with the Ray executor on a local cluster started here (head
-   plus worker processes). The Ray wall time counts the workers' start (each loads the
-   embedder and the KB), not the cluster's start, which is printed apart. results.json
-   must come out byte-identical.
+1. The same IU test cases (extractive generator), end to end: the real command,
+   `radrag eval run --limit N`, once with `--executor local` and once per worker count
+   with `--executor ray --workers W`, each a fresh process that loads what it needs (the
+   local one its embedder and KB; the Ray one nothing, its workers their own). Timed is
+   the command's `eval_seconds` (its whole time up to report.html, less `ray_seconds`,
+   the local cluster's start, which is printed apart); the process's wall time (plus
+   interpreter start and the cluster's stop) is printed too. results.json must come out
+   byte-identical.
 2. The same knowledge-base texts embedded in 256-text batches (the refresh's batch) by
    the local embedder and by Ray actors, each loading its own model (counted).
 
-    python bench/bench_ray.py [--cases 200] [--texts 3000] [--workers 2]
+    python bench/bench_ray.py [--cases 200] [--texts 3000] [--workers 2] [--repeat 1]
+
+`--texts 0` measures the evaluation only.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,45 +31,62 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.adapters.iu_xray import load_reports, read_split
 from rag.adapters.ray_cluster import init_ray
-from rag.adapters.registry_assets import iu_reports_dir
-from rag.cli.eval import GeneratorChoice, worker_scorer
 from rag.cli.kb import make_embedder
 from rag.config import get_settings
-from rag.evaluation.drafters import GuardedDrafter
-from rag.evaluation.executors import RayExecutor
-from rag.evaluation.runner import iu_cases, run
 from rag.kb.ray_embed import RayBatchEmbedder
 from rag.kb.refresh import BATCH
-from rag.kb.sources import SPLIT_DIR
-from rag.labeler import RuleLabeler
-from rag.labeler.rules import _label_cached
 from rag.services import build_services
 
-
-class FirstRecord:
-    """Wraps an executor; notes when its first record arrives (workers started by then)."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.first_at = inner, None
-
-    def map(self, cases):
-        """The inner executor's records, timing the first."""
-        for rec in self.inner.map(cases):
-            self.first_at = self.first_at or time.perf_counter()
-            yield rec
+REPO = Path(__file__).resolve().parents[1]
 
 
-def timed_eval(cases, drafter, out: Path, executor=None) -> tuple[float, float, bytes]:
-    """Wall seconds of one eval run (labeler cache cold), seconds to its first record,
-    and its results.json."""
-    _label_cached.cache_clear()
+def timed_command(cases: int, out: Path, executor: list[str]) -> dict[str, object]:
+    """One `radrag eval run` in a fresh process: its summary, wall time and results.json."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a cluster of its own
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, "-m", "rag.cli", "eval", "run", "--limit", str(cases)]
     t = time.perf_counter()
-    wrapped = None if executor is None else FirstRecord(executor)
-    run(cases, drafter, RuleLabeler(), out, {"g": "extractive"}, False, executor=wrapped)
-    first = (wrapped.first_at or t) - t if wrapped else 0.0
-    return time.perf_counter() - t, first, (out / "results.json").read_bytes()
+    done = subprocess.run(
+        [*cmd, "--out", str(out), *executor], env=env, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - t
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(executor)} failed: {done.stderr[-2000:]}")
+    summary = json.loads(done.stdout.splitlines()[-1])
+    return {
+        "eval_s": summary["eval_seconds"],
+        "ray_s": summary.get("ray_seconds"),
+        "process_s": round(wall, 2),
+        "results": (out / "results.json").read_bytes(),
+    }
+
+
+def eval_side_by_side(cases: int, workers: list[int], repeat: int) -> dict[str, object]:
+    """Local and Ray runs of the same cases, interleaved `repeat` times; medians."""
+    runs: dict[str, list[dict[str, object]]] = {"local": []} | {f"ray{w}": [] for w in workers}
+    args = {"local": ["--executor", "local"]}
+    args |= {f"ray{w}": ["--executor", "ray", "--workers", str(w)] for w in workers}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            for name, extra in args.items():
+                runs[name].append(timed_command(cases, Path(tmp) / f"{name}-{i}", extra))
+    local_res = runs["local"][0]["results"]
+    out: dict[str, object] = {}
+    for name, rs in runs.items():
+        med = {k: statistics.median(float(r[k]) for r in rs) for k in ("eval_s", "process_s")}
+        out[name] = {
+            "eval_s": [r["eval_s"] for r in rs],
+            "median_eval_s": round(med["eval_s"], 2),
+            "median_process_s": round(med["process_s"], 2),
+            "ray_cluster_start_s": [r["ray_s"] for r in rs] if name != "local" else None,
+            "identical_results_json": all(r["results"] == local_res for r in rs),
+        }
+    local_s = out["local"]["median_eval_s"]  # type: ignore[index]
+    for name in args:
+        r = out[name]
+        r["overhead_vs_local"] = round(r["median_eval_s"] / local_s - 1, 3)  # type: ignore[index]
+    return out
 
 
 def main() -> int:
@@ -71,43 +95,35 @@ def main() -> int:
     ap.add_argument("--cases", type=int, default=200)
     ap.add_argument("--texts", type=int, default=3000)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--repeat", type=int, default=1, help="interleaved runs of each (medians)")
     args = ap.parse_args()
     settings = get_settings()
     svc = build_services(settings)
     if not svc.kb.ready:
         print(f"no knowledge base: {svc.kb.last_error}", file=sys.stderr)
         return 1
-    reports = load_reports(iu_reports_dir(settings.assets_dir))
-    cases, _ = iu_cases(reports, read_split(SPLIT_DIR, "test"), RuleLabeler(), args.cases)
-    drafter = GuardedDrafter(svc.pipeline, "extractive")
-    out: dict[str, object] = {"cases": len(cases), "workers": args.workers}
-    t = time.perf_counter()
-    init_ray(num_cpus=args.workers)
-    out["ray_cluster_start_s"] = round(time.perf_counter() - t, 2)
-    factory = partial(worker_scorer, settings, GeneratorChoice.extractive, None)
-    with tempfile.TemporaryDirectory() as tmp:
-        timed_eval(cases[:3], drafter, Path(tmp) / "warm")  # untimed: first-call costs
-        local_s, _, local_res = timed_eval(cases, drafter, Path(tmp) / "local")
-        ray_runs = {}
-        for w in sorted({1, args.workers}):
-            ray = RayExecutor(factory, workers=w)
-            s, first, res = timed_eval(cases, drafter, Path(tmp) / f"ray{w}", ray)
-            ray_runs[w] = {
-                "seconds": round(s, 2),
-                # Until the first record: the workers' start (model and KB loads), one case.
-                "first_record_s": round(first, 2),
-                "identical_results_json": res == local_res,
-            }
-    out["eval_local_s"] = round(local_s, 2)
-    out["eval_ray"] = ray_runs
-    for w, r in ray_runs.items():
-        r["overhead_vs_local"] = round(r["seconds"] / local_s - 1, 3)
+    ev = eval_side_by_side(args.cases, sorted({1, args.workers}), args.repeat)
+    out: dict[str, object] = {"cases": args.cases, "eval": ev}
+    loc = ev["local"]
+    print(
+        f"eval {args.cases} cases extractive, `radrag eval run` end to end: local "
+        f"{loc['median_eval_s']:.1f} s (process {loc['median_process_s']:.1f} s)"
+    )
+    for name, r in ev.items():
+        if name == "local":
+            continue
         print(
-            f"eval {len(cases)} cases extractive: local {local_s:.1f} s, Ray {w} worker(s) "
-            f"{r['seconds']:.1f} s ({r['overhead_vs_local']:+.1%}; first record after "
-            f"{r['first_record_s']:.1f} s); results.json identical: {r['identical_results_json']}"
+            f"  Ray {name[3:]} worker(s): {r['median_eval_s']:.1f} s "
+            f"({r['overhead_vs_local']:+.1%} vs local; process {r['median_process_s']:.1f} s; "
+            f"cluster start apart: {r['ray_cluster_start_s']} s); "
+            f"results.json identical: {r['identical_results_json']}"
         )
-    print(f"Ray local cluster start (not counted above): {out['ray_cluster_start_s']} s")
+    if args.texts <= 0:  # --texts 0: the evaluation only
+        print(json.dumps(out))
+        return 0
+    t = time.perf_counter()
+    init_ray(num_cpus=args.workers)  # embedding below joins it: its start is not counted
+    out["ray_cluster_start_s"] = round(time.perf_counter() - t, 2)
     texts = [p.text for p in svc.kb.get().passages][: args.texts]
     batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
     emb = make_embedder(settings)

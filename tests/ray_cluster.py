@@ -31,14 +31,19 @@ def ray_cluster() -> Iterator[str]:
         ray.shutdown()
 
 
-def tiny_scorer(home: Path) -> Scorer:
-    """In a worker: the extractive pipeline over the tiny KB published under `home`."""
+def tiny_scorer(home: Path, kb_version: str | None = None) -> Scorer:
+    """In a worker: the extractive pipeline over the tiny KB published under `home`.
+
+    With `kb_version`, the worker checks it loaded that version, as `worker_scorer` does.
+    """
     from rag.evaluation.drafters import GuardedDrafter
     from rag.evaluation.runner import scorer
+    from rag.kb.store import expect_version
     from rag.labeler import RuleLabeler
     from tests.conftest import services_over, tiny_settings_at
 
     svc = services_over(tiny_settings_at(home), HashEmbedder())
+    expect_version(svc.kb.get().version, kb_version, svc.settings.kb_root)
     return scorer(GuardedDrafter(svc.pipeline, "extractive"), RuleLabeler())
 
 

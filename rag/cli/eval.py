@@ -100,11 +100,10 @@ def _encoder_identity(source: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _encoder_cases(svc, data: Path, split: str, limit: int | None):
-    """NIH cases labelled by the service's encoder, the config they add, its guard file."""
+def _encoder_cases(encoder, settings, data: Path, split: str, limit: int | None):
+    """NIH cases labelled by the image encoder, the config they add, its guard file."""
     from rag.evaluation.image_cases import data_digest, nih_cases
 
-    encoder = svc.get_image_encoder()
     guard: dict | None = getattr(encoder, "guard_calibration", None)
     nih_split = "valid" if split == "validation" else split
     config = {
@@ -112,49 +111,82 @@ def _encoder_cases(svc, data: Path, split: str, limit: int | None):
         "reference": "nih_labels",
         "data_sha256": data_digest(data),
         "encoder": encoder.id,
-        "encoder_sha256": _encoder_identity(svc.settings.image_encoder),
+        "encoder_sha256": _encoder_identity(settings.image_encoder),
         "encoder_guard_certified": None if guard is None else bool(guard["certified"]),
     }
     return nih_cases(data, nih_split, encoder, limit), config, guard
 
 
+def _load_image_encoder(settings):
+    """The configured image encoder, without the rest of the services (a Ray driver)."""
+    from rag.adapters.image_encoders import load_image_encoder
+
+    s = settings
+    return load_image_encoder(
+        s.image_encoder, s.image_encoder_kind, s.image_encoder_device, s.image_encoder_dtype
+    )
+
+
+def _published_kb(settings) -> str:
+    """The published KB version, read without loading it (a Ray driver loads no KB)."""
+    from rag.kb.store import current_version
+
+    version = current_version(settings.kb_root)
+    if version is None:
+        raise fail(
+            f"no knowledge base: none is published under {settings.kb_root}; "
+            "run `radrag kb ensure`",
+            code=1,
+        )
+    return version
+
+
+def _provenance(generator: GeneratorChoice, settings, kb_version: str | None) -> dict:
+    """What a run's drafts depend on besides the cases: KB version, model, prompt.
+
+    Read from settings and files alone, so a command whose drafting runs on Ray workers
+    stamps the same configuration as a local run without building a generator.
+    """
+    if generator in (GeneratorChoice.retrieval, GeneratorChoice.reference_ceiling):
+        return {"kb_version": None, "model": None, "prompt_version": None}
+    if generator is GeneratorChoice.unguarded:
+        from rag.evaluation.unguarded import PROMPT_VERSION
+
+        return {
+            "kb_version": kb_version,
+            "model": settings.vllm_model,
+            "prompt_version": PROMPT_VERSION,
+        }
+    if generator is GeneratorChoice.vllm:
+        from rag.prompts import load_prompt
+
+        prompt = load_prompt("draft_report", settings.prompt_version)
+        return {"kb_version": kb_version, "model": settings.vllm_model, "prompt_version": prompt.id}
+    return {"kb_version": kb_version, "model": None, "prompt_version": None}
+
+
 def _drafter(generator: GeneratorChoice, svc, reports, labeler):
-    """The drafter of a generator and the provenance it adds to the config."""
+    """The drafter of a generator (its provenance: `_provenance`)."""
     from rag.adapters.iu_xray import read_split
     from rag.evaluation.drafters import GuardedDrafter, RetrievalBaseline
     from rag.kb.sources import SPLIT_DIR
 
     if generator is GeneratorChoice.retrieval:
         train = [reports[i] for i in read_split(SPLIT_DIR, "train")]
-        return RetrievalBaseline(train, labeler), {
-            "kb_version": None,
-            "model": None,
-            "prompt_version": None,
-        }
+        return RetrievalBaseline(train, labeler)
     if generator is GeneratorChoice.reference_ceiling:
         from rag.crosscheck.verdict import ContextSentenceCheck
         from rag.evaluation.drafters import ReferenceCeiling
 
-        none = {"kb_version": None, "model": None, "prompt_version": None}
-        return ReferenceCeiling(labeler, ContextSentenceCheck()), none
+        return ReferenceCeiling(labeler, ContextSentenceCheck())
     kb, settings = svc.kb.get(), svc.settings
     if generator is GeneratorChoice.unguarded:
-        from rag.evaluation.unguarded import PROMPT_VERSION, UnguardedLLMDrafter
+        from rag.evaluation.unguarded import UnguardedLLMDrafter
 
-        drafter = UnguardedLLMDrafter(
+        return UnguardedLLMDrafter(
             settings.vllm_url, settings.vllm_model, kb, svc.pipeline.retriever
         )
-        return drafter, {
-            "kb_version": kb.version,
-            "model": settings.vllm_model,
-            "prompt_version": PROMPT_VERSION,
-        }
-    gen = svc.pipeline.generator
-    return GuardedDrafter(svc.pipeline, generator.value), {
-        "kb_version": kb.version,
-        "model": getattr(gen, "model", None),
-        "prompt_version": getattr(gen, "prompt_version", None),
-    }
+    return GuardedDrafter(svc.pipeline, generator.value)
 
 
 def _image_gated(drafter, guard: dict | None, lift: bool):
@@ -164,25 +196,42 @@ def _image_gated(drafter, guard: dict | None, lift: bool):
     return ImagePathDrafter(drafter, guard, lift=lift)
 
 
+def _image_guard(
+    generator: GeneratorChoice, guard: dict | None, uncertified_encoder_ok: bool
+) -> tuple[dict | None, bool] | None:
+    """`(guard, lift)` for the guarded generators on images; None for the baselines."""
+    if generator not in (GeneratorChoice.extractive, GeneratorChoice.vllm):
+        return None  # the baselines have no guard of any kind: that is what they measure
+    # Only the explicit research option lifts the gate's risk_not_certified part.
+    lift = uncertified_encoder_ok and (guard is None or not guard["certified"])
+    return guard, lift
+
+
 def worker_scorer(
     settings,
     generator: GeneratorChoice,
     image_guard: tuple[dict | None, bool] | None,
     judge: bool = False,
+    kb_version: str | None = None,
 ):
     """Build a run's drafter, labeler and judge in a Ray worker, as the driver does.
 
     `image_guard` is `(guard, lift)` when the drafter gets the image gate, None when it
-    gets no gate at all. Picklable (a module-level function under functools.partial).
+    gets no gate at all. `kb_version` is the version the command stamped into the run's
+    configuration; a worker that loads another one fails. Picklable (a module-level
+    function under functools.partial).
     """
     from rag.evaluation.runner import scorer
+    from rag.kb.store import expect_version
     from rag.labeler import RuleLabeler
     from rag.services import build_services
 
     labeler = RuleLabeler()
     svc = build_services(settings) if generator is not GeneratorChoice.retrieval else None
+    if svc is not None and generator is not GeneratorChoice.reference_ceiling:
+        expect_version(svc.kb.get().version, kb_version, settings.kb_root)
     reports = _iu_reports(settings) if generator is GeneratorChoice.retrieval else {}
-    drafter, _ = _drafter(generator, svc, reports, labeler)
+    drafter = _drafter(generator, svc, reports, labeler)
     if image_guard is not None:
         drafter = _image_gated(drafter, *image_guard)
     return scorer(drafter, labeler, _judge() if judge else None)
@@ -229,14 +278,18 @@ def run_eval(
     ] = True,
 ) -> None:
     """Draft every case, score it and write results.json, cases.jsonl and report.html."""
+    import time
+    from contextlib import ExitStack
+    from functools import partial
+
     from rag import __version__
-    from rag.evaluation import html_report
-    from rag.evaluation.executors import ExecutorError
+    from rag.evaluation.executors import ExecutorError, RayExecutor
     from rag.evaluation.locks import output_lock
     from rag.evaluation.runner import ORACLE, RunConflict, run
     from rag.labeler import RuleLabeler
     from rag.services import build_services
 
+    started = time.perf_counter()
     dataset = _check_dataset(dataset, labels_from, split)
     by_images = labels_from is LabelsFrom.encoder
     if uncertified_encoder_ok and not by_images:
@@ -271,64 +324,92 @@ def run_eval(
     if generator is GeneratorChoice.vllm:
         settings = settings.model_copy(update={"generator": "vllm"})
     needs_kb = generator is not GeneratorChoice.retrieval
-    svc = build_services(settings) if needs_kb or by_images else None
-    if svc is not None and needs_kb and not svc.kb.ready:
-        raise fail(f"no knowledge base: {svc.kb.last_error}", code=1)
-    reports = _iu_reports() if not by_images or generator is GeneratorChoice.retrieval else {}
-    skipped, guard = 0, None
-    if by_images:
-        assert svc is not None and data is not None
-        cases, extra, guard = _encoder_cases(svc, data, split, limit)
-        config |= extra | {"uncertified_encoder_ok": uncertified_encoder_ok}
-    else:
-        cases, skipped = _iu_cases(split, limit, reports)
-    drafter, extra = _drafter(generator, svc, reports, labeler)
-    config |= extra
-    image_guard = None
-    if by_images and generator in (GeneratorChoice.extractive, GeneratorChoice.vllm):
-        # Only the explicit research option lifts the gate's risk_not_certified part. The
-        # baselines have no guard of any kind: that is what they measure.
-        lift = uncertified_encoder_ok and (guard is None or not guard["certified"])
-        image_guard = (guard, lift)
-        drafter = _image_gated(drafter, *image_guard)
+    on_ray = executor is Executor.ray
     runner = None
-    if executor is Executor.ray:
-        from functools import partial
-
-        from rag.evaluation.executors import RayExecutor
-
-        factory = partial(worker_scorer, settings, generator, image_guard, judge)
-        runner = RayExecutor(factory, workers=workers, concurrency=concurrency)
+    skipped = 0
     try:
-        with output_lock(out):  # held until report.html is written too
-            results = run(
-                cases,
-                drafter,
-                labeler,
-                out,
-                config,
-                concurrency=concurrency,
-                judge=checker,
-                executor=runner,
+        with ExitStack() as stack:
+            # On Ray this process builds no embedder, KB or generator: the workers do, and
+            # loading them here too would only add their cost to the command's time.
+            svc = None if on_ray or not (needs_kb or by_images) else build_services(settings)
+            if svc is not None and needs_kb and not svc.kb.ready:
+                raise fail(f"no knowledge base: {svc.kb.last_error}", code=1)
+            kb_version = None
+            if needs_kb:
+                kb_version = svc.kb.get().version if svc is not None else _published_kb(settings)
+            encoder = None
+            if by_images:  # the cases come from the encoder, so this process needs it
+                encoder = svc.get_image_encoder() if svc else _load_image_encoder(settings)
+            guard = getattr(encoder, "guard_calibration", None)
+            image_guard = (
+                _image_guard(generator, guard, uncertified_encoder_ok) if by_images else None
             )
-            records = [json.loads(x) for x in (out / "cases.jsonl").read_text().splitlines() if x]
-            keep = {c.id for c in cases}
-            html_report.write(out, results, [r for r in records if r["case_id"] in keep])
+            if on_ray:
+                factory = partial(
+                    worker_scorer, settings, generator, image_guard, judge, kb_version
+                )
+                runner = RayExecutor(factory, workers=workers, concurrency=concurrency)
+                stack.callback(runner.close)
+                # Requested before the cases are read: the workers' imports and model and
+                # KB loads overlap this process's own work (reading, labelling references).
+                runner.start(limit)
+            reports = {}
+            if not by_images or generator is GeneratorChoice.retrieval:
+                reports = _iu_reports(settings)
+            if by_images:
+                assert encoder is not None and data is not None
+                cases, extra, _ = _encoder_cases(encoder, settings, data, split, limit)
+                config |= extra | {"uncertified_encoder_ok": uncertified_encoder_ok}
+            else:
+                cases, skipped = _iu_cases(split, limit, reports)
+            config |= _provenance(generator, settings, kb_version)
+            if runner is not None:
+                from rag.evaluation.executors import RemoteDrafter
+
+                drafter = RemoteDrafter(generator.value)
+            else:
+                drafter = _drafter(generator, svc, reports, labeler)
+                if image_guard is not None:
+                    drafter = _image_gated(drafter, *image_guard)
+            with output_lock(out):  # held until report.html is written too
+                results = run(
+                    cases,
+                    drafter,
+                    labeler,
+                    out,
+                    config,
+                    concurrency=concurrency,
+                    judge=checker,
+                    executor=runner,
+                )
+                _write_report(out, results, cases)
+            wall = time.perf_counter() - started
     except RunConflict as exc:
         raise fail(str(exc)) from None
     except ExecutorError as exc:
         raise fail(str(exc), code=1) from None
-    typer.echo(
-        json.dumps(
-            {k: results[k] for k in GATED}
-            | {
-                "skipped_no_labels": skipped,
-                "n_cases": results["n_cases"],
-                "abstention_reasons": results["abstention_reasons"],
-                "judges": _judge_rates(results),
-            }
-        )
-    )
+    ray_seconds = runner.ray_seconds if runner is not None else None
+    summary = {k: results[k] for k in GATED} | {
+        "skipped_no_labels": skipped,
+        "n_cases": results["n_cases"],
+        "abstention_reasons": results["abstention_reasons"],
+        "judges": _judge_rates(results),
+        # The command's time up to report.html, without the Ray cluster's start (or join),
+        # which is shown apart: that is the cluster's cost, not this evaluation's.
+        "eval_seconds": round(wall - (ray_seconds or 0.0), 2),
+    }
+    if ray_seconds is not None:
+        summary["ray_seconds"] = round(ray_seconds, 2)
+    typer.echo(json.dumps(summary))
+
+
+def _write_report(out: Path, results: dict[str, object], cases) -> None:
+    """report.html of a finished run, over this run's cases."""
+    from rag.evaluation import html_report
+
+    records = [json.loads(x) for x in (out / "cases.jsonl").read_text().splitlines() if x]
+    keep = {c.id for c in cases}
+    html_report.write(out, results, [r for r in records if r["case_id"] in keep])
 
 
 @app.command("rescore")

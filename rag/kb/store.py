@@ -68,6 +68,22 @@ def current_version(root: Path) -> str | None:
     return ptr.read_text().strip() or None if ptr.exists() else None
 
 
+def expect_version(loaded: str, expected: str | None, root: Path) -> None:
+    """Refuse a knowledge base other than the one a job was started with.
+
+    A batch job reads CURRENT once, in the command, and stamps that version into its
+    results; its workers load the KB later, each on its own. A publish in between, or a
+    worker whose RADRAG_HOME names another folder, would draft from other passages than
+    the results say, so the worker fails instead.
+    """
+    if expected is not None and loaded != expected:
+        raise KBError(
+            f"this worker loaded knowledge base {loaded} from {root}, but the job expects "
+            f"{expected}: CURRENT changed since the job started, or RADRAG_HOME differs "
+            "on this node; start the job again"
+        )
+
+
 def publish(root: Path, version: str) -> None:
     """Point CURRENT at a version atomically (write a temp file, then rename)."""
     if not (versions_dir(root) / version / MANIFEST).exists():

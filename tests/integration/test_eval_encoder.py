@@ -75,3 +75,16 @@ def test_encoder_run_measures_what_the_service_does(
         assert lifted["config_hash"] != res["config_hash"]
         assert "risk_not_certified" not in lifted["abstention_reasons"]
         assert "Research run" in (tmp_path / "research" / "report.html").read_text()
+
+
+@needs_nih
+@pytest.mark.slow
+def test_encoder_run_on_ray_matches_local(
+    ray_cluster: str, real_settings, real_kb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On Ray the command loads only the image encoder (the cases come from it) and hands
+    # the workers its guard; they draft through the same image gate as a local run.
+    local = _eval(real_settings, tmp_path / "local")
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    _eval(real_settings, tmp_path / "ray", "--executor", "ray", "--workers", "1")
+    assert (tmp_path / "ray" / "results.json").read_text() == json.dumps(local, indent=2)

@@ -27,8 +27,11 @@ def test_ray_run_is_byte_identical_to_local(
     drafter = GuardedDrafter(tiny_services.pipeline, "extractive")
     local = run(CASES, drafter, RuleLabeler(), tmp_path / "local", CFG, progress=False)
     # Three workers on two CPUs: each reserves a share of a CPU, so all three get scheduled.
-    ray_exec = RayExecutor(partial(tiny_scorer, tiny_services.settings.home), workers=3)
-    far = run(CASES, drafter, RuleLabeler(), tmp_path / "ray", CFG, False, executor=ray_exec)
+    # Started before the run, as the command does (the workers load while it reads cases).
+    version = tiny_services.kb.get().version
+    factory = partial(tiny_scorer, tiny_services.settings.home, version)
+    with RayExecutor(factory, workers=3) as ray_exec:
+        far = run(CASES, drafter, RuleLabeler(), tmp_path / "ray", CFG, False, executor=ray_exec)
     assert far == local
     a = (tmp_path / "local" / "results.json").read_bytes()
     assert (tmp_path / "ray" / "results.json").read_bytes() == a
@@ -54,6 +57,15 @@ def test_ray_run_resumes_a_local_one(
 def test_a_failing_worker_is_one_error(ray_cluster: str, tmp_path: Path) -> None:
     with pytest.raises(ExecutorError, match="no knowledge base under /nowhere"):
         list(RayExecutor(broken_scorer, workers=1).map(CASES))
+
+
+def test_a_worker_on_another_kb_version_fails_clearly(
+    ray_cluster: str, tiny_services: Services
+) -> None:
+    # The command stamped one version into the run; a worker that loads another refuses.
+    factory = partial(tiny_scorer, tiny_services.settings.home, "v-stamped-by-the-command")
+    with pytest.raises(ExecutorError, match="but the job expects v-stamped-by-the-command"):
+        list(RayExecutor(factory, workers=1).map(CASES))
 
 
 @pytest.mark.slow
