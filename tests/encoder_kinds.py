@@ -64,10 +64,42 @@ def build_torchxrayvision(out: Path) -> None:
     )
 
 
+def build_efficientnet_lite(out: Path) -> None:
+    """What `radrag encoder train --backbone efficientnet-lite0` writes: safetensors (half
+    precision, as the embedded encoder is stored), encoder.json with classes, label map."""
+    import torch
+    from safetensors.torch import save_file
+
+    from rag.adapters.image_encoders.efficientnet_lite import EfficientNetLite0
+    from rag.adapters.nih_images import NIH_CLASSES, NIH_TO_FINDING
+
+    torch.manual_seed(3)
+    net = EfficientNetLite0(len(NIH_CLASSES))
+    save_file({k: v.half() for k, v in net.state_dict().items()}, str(out / "model.safetensors"))
+    conf = {"kind": "efficientnet-lite0", "classes": NIH_CLASSES, "image_size": TEST_SIZE}
+    (out / "encoder.json").write_text(json.dumps(conf | {"native_size": 32}))
+    (out / "label_map.json").write_text(json.dumps({c: f.value for c, f in NIH_TO_FINDING.items()}))
+
+
+def build_ensemble(out: Path) -> None:
+    """Two members of different kinds in subfolders, encoder.json written by hand (the
+    `radrag encoder ensemble` command writes the same, with measured statistics)."""
+    build_transformers(out / "resnet")
+    (out / "lite").mkdir()
+    build_efficientnet_lite(out / "lite")
+    members = [
+        {"folder": "resnet", "kind": "transformers"},
+        {"folder": "lite", "mean": {"pleural_effusion": 0.5}, "std": {"pleural_effusion": 2.0}},
+    ]
+    (out / "encoder.json").write_text(json.dumps({"kind": "ensemble", "members": members}))
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "transformers": build_transformers,
     "chexnet": build_chexnet,
     "torchxrayvision": build_torchxrayvision,
+    "efficientnet-lite0": build_efficientnet_lite,
+    "ensemble": build_ensemble,
 }
 
 

@@ -175,7 +175,7 @@ def write_split(folder: Path, data: LabelledFolder, used: dict[str, int]) -> Non
         "dataset_kind": data.kind,
         **data.split.to_json(),
         "roles": {
-            "calibrate": "calibration.json temperatures and bands; ood.json threshold",
+            "calibrate": "calibration.json Platt scaling and bands; ood.json threshold",
             "certify": "guard_calibration.json (Learn-then-Test), disjoint from calibrate",
             "test": "radrag encoder evaluate",
         },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -18,7 +18,10 @@ DataOpt = Annotated[
     Path, typer.Option("--data", help="a labelled folder: nih1000-style or a site labels.csv")
 ]
 KindOpt = Annotated[
-    str, typer.Option(help="auto (encoder.json, else transformers), chexnet, torchxrayvision")
+    str,
+    typer.Option(
+        help="auto (encoder.json, else transformers), chexnet, torchxrayvision, efficientnet-lite0"
+    ),
 ]
 
 
@@ -67,40 +70,101 @@ def _load(checkpoint: Path | None, kind: str):
         raise fail(f"--checkpoint: {exc}") from None
 
 
+Backbone = Literal["efficientnet-lite0", "tiny-resnet"]
+
+
 @app.command()
 def train(
     data: DataOpt,
     out: Annotated[Path | None, typer.Option(help="checkpoint folder")] = None,
-    epochs: Annotated[int, typer.Option(min=1)] = 40,
+    backbone: Annotated[
+        Backbone,
+        typer.Option(help="efficientnet-lite0 (ImageNet, fine-tuned) or tiny-resnet (scratch)"),
+    ] = "efficientnet-lite0",
+    epochs: Annotated[int | None, typer.Option(min=1, help="default 6 (lite0) / 40")] = None,
     limit: Annotated[int | None, typer.Option(min=8, help="use only N training images")] = None,
     seed: int = 0,
     extra: Annotated[
         list[Path] | None,
         typer.Option(help="NIH-style folder whose train-split patients join training"),
     ] = None,
-    width: Annotated[int, typer.Option(min=4, max=128, help="first-stage channels")] = 16,
+    width: Annotated[int, typer.Option(min=4, max=128, help="tiny-resnet channels")] = 16,
+    image_size: Annotated[int, typer.Option(min=32, max=512, help="lite0 input size")] = 96,
+    pretrained: Annotated[
+        Path | None, typer.Option(help="lite0 ImageNet state dict (default: the wheel's)")
+    ] = None,
 ) -> None:
-    """Train on the patient-level train split, calibrate on valid, score test, write a card."""
+    """Train on the patient-level train split, calibrate, score test, write a model card."""
     from rag.adapters.nih_images import by_split, read_records
     from rag.config import get_settings
     from rag.encoder.card import write_card
     from rag.encoder.evaluate import calibrate, evaluate
-    from rag.encoder.train import TrainConfig
-    from rag.encoder.train import train as run_train
 
     _check(data)
+    if pretrained is not None and not pretrained.is_file():
+        raise fail(f"--pretrained: {pretrained} is not a file")
     target = out or default_checkpoint()
-    cfg = TrainConfig(epochs=epochs, limit=limit, seed=seed, extra=tuple(extra or ()), width=width)
-    info = run_train(data, target, cfg)
-    info["split_sizes"] = {k: len(v) for k, v in by_split(read_records(data)).items()}
-    calibrate(_load(target, "transformers"), data)
-    metrics = evaluate(
-        _load(target, "transformers"), data, _ood_set(get_settings().assets_dir, data)
-    )
-    cmd = f"radrag encoder train --data {data} --epochs {epochs} --seed {seed} --width {width}"
+    cmd = f"radrag encoder train --data {data} --backbone {backbone} --seed {seed}"
     cmd += "".join(f" --extra {p}" for p in extra or ())
+    if backbone == "efficientnet-lite0":
+        from rag.adapters.imagenet_weights import PretrainedMissing
+        from rag.encoder.finetune import FinetuneConfig, finetune
+
+        cfg = FinetuneConfig(
+            epochs=epochs or 6,
+            seed=seed,
+            limit=limit,
+            extra=tuple(extra or ()),
+            image_size=image_size,
+            pretrained=pretrained,
+        )
+        try:
+            info = finetune(data, target, cfg)
+        except PretrainedMissing as exc:
+            raise fail(f"--pretrained: {exc}") from None
+        cmd += f" --epochs {cfg.epochs} --image-size {image_size}"
+    else:
+        from rag.encoder.train import TrainConfig
+        from rag.encoder.train import train as run_train
+
+        tcfg = TrainConfig(
+            epochs=epochs or 40, limit=limit, seed=seed, extra=tuple(extra or ()), width=width
+        )
+        info = run_train(data, target, tcfg)
+        cmd += f" --epochs {tcfg.epochs} --width {width}"
+    info["split_sizes"] = {k: len(v) for k, v in by_split(read_records(data)).items()}
+    kind = "auto" if backbone == "efficientnet-lite0" else "transformers"
+    calibrate(_load(target, kind), data)
+    metrics = evaluate(_load(target, kind), data, _ood_set(get_settings().assets_dir, data))
     write_card(target, info, metrics, cmd + (f" --limit {limit}" if limit else ""))
     typer.echo(json.dumps({"train": info, "test": metrics}, indent=2))
+
+
+@app.command()
+def ensemble(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option(help="the ensemble folder to write")],
+    member: Annotated[list[Path], typer.Option(help="a member encoder folder (repeat)")],
+) -> None:
+    """Combine encoder folders of any kinds into one `ensemble` folder (then calibrate it)."""
+    from rag.adapters.image_encoders import EncoderLoadError
+    from rag.encoder.ensemble import build_ensemble
+
+    _check(data)
+    if len(member) < 2:
+        raise fail("--member: an ensemble needs at least two members")
+    if len({m.name for m in member}) != len(member):
+        raise fail("--member: member folder names must differ")
+    for m in member:
+        if not m.is_dir():
+            raise fail(f"--member: {m} is not a folder")
+    try:
+        info = build_ensemble(member, data, out)
+    except EncoderLoadError as exc:
+        raise fail(f"--member: {exc}") from None
+    except ValueError as exc:
+        raise fail(f"--data: {exc}") from None
+    typer.echo(json.dumps(info, indent=2))
 
 
 @app.command("calibrate")
@@ -109,7 +173,7 @@ def calibrate_cmd(
     checkpoint: Annotated[Path | None, typer.Option()] = None,
     kind: KindOpt = "auto",
 ) -> None:
-    """Fit temperatures, bands and the OOD model on the calibrate patients; record the split."""
+    """Fit Platt scaling, bands and the OOD model on the calibrate patients; record the split."""
     from rag.encoder.evaluate import calibrate
 
     _check(data)

@@ -28,6 +28,35 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return best_t
 
 
+def fit_platt(logits: np.ndarray, y: np.ndarray, min_each: int = 3) -> tuple[float, float]:
+    """(scale, bias) of p = sigmoid(scale * logit + bias), fitted by Platt's method.
+
+    A temperature only rescales logits; a model trained with class weights (pos_weight up to
+    10 here) is also shifted towards "present", which only a bias can undo. Targets are
+    Platt's smoothed ones ((N+ + 1) / (N+ + 2), 1 / (N- + 2)), so a calibrate split with
+    few or no positives gives a small probability, not zero. With fewer than `min_each`
+    positives or negatives the scale stays 1 (ranking unchanged) and only the bias is fitted.
+    """
+    from scipy.optimize import minimize
+
+    pos = float(y.sum())
+    neg = float(len(y) - pos)
+    target = np.where(y == 1, (pos + 1) / (pos + 2), 1 / (neg + 2))
+    fit_scale = pos >= min_each and neg >= min_each
+
+    def nll(theta: np.ndarray) -> float:
+        a, b = (theta[0], theta[1]) if fit_scale else (1.0, theta[0])
+        z = a * logits + b
+        # log(1 + e^z) computed stably; NLL of the smoothed targets.
+        return float(np.mean(np.logaddexp(0, z) - target * z))
+
+    if fit_scale:
+        res = minimize(nll, np.array([1.0, 0.0]), bounds=[(0.05, 5.0), (-20.0, 20.0)])
+        return float(res.x[0]), float(res.x[1])
+    res = minimize(nll, np.array([0.0]), bounds=[(-20.0, 20.0)])
+    return 1.0, float(res.x[0])
+
+
 def fit_band(p: np.ndarray, y: np.ndarray, sensitivity: float = 0.9, specificity: float = 0.95):
     """(absent_below, present_at): absent keeps ~90% of positives above it, present ~95% of
     negatives below it; probabilities in between are reported as uncertain."""

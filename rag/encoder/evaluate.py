@@ -1,7 +1,7 @@
 """Calibrate any encoder kind on a labelled folder's calibrate split; score it on test.
 
 The folder's split is by patient (rag.adapters.labelled_images): `calibrate` fits the
-temperatures, bands and the OOD threshold; `certify` is left for `radrag guard
+Platt scaling, bands and the OOD threshold; `certify` is left for `radrag guard
 calibrate`; `test` is scored here. The split used is recorded in the encoder folder.
 """
 
@@ -28,13 +28,16 @@ from rag.encoder.calibration import (
     ece,
     fit_band,
     fit_gaussian,
+    fit_platt,
     fit_projection,
-    fit_temperature,
     sigmoid,
 )
+from rag.encoder.imagenet_ood import fit_imagenet_model, imagenet_distance
 from rag.encoder.pixel_ood import fit_pixel_model, pixel_distance
 
-OOD_QUANTILE = 0.975  # per detector; with two, about 5% of calibration images are flagged
+# Per detector; with three (encoder features, pixels, ImageNet features), each at 1 - 5%/3,
+# about 5% of calibration images are flagged.
+OOD_QUANTILE = 1 - 0.05 / 3
 BOOTSTRAP = 1000
 
 
@@ -59,7 +62,7 @@ def _ood_sets(data: LabelledFolder) -> tuple[list[LabelledImage], list[LabelledI
 
 
 def calibrate(enc: CalibratedImageEncoder, data_root: Path) -> dict[str, object]:
-    """Fit temperatures and bands, the OOD Gaussian and threshold; write the JSON files."""
+    """Fit Platt scales and biases, bands, the OOD Gaussian and threshold; write the JSON files."""
     if enc.root is None:
         raise ValueError("calibration needs an encoder folder to write into")
     data = open_folder(data_root)
@@ -72,18 +75,19 @@ def calibrate(enc: CalibratedImageEncoder, data_root: Path) -> dict[str, object]
     for j, f in enumerate(enc.findings):
         known = ~np.isnan(y[:, j])
         if not known.any():
-            continue  # the folder does not label it: default bands, temperature 1
-        t = fit_temperature(logits[known, j], y[known, j])
-        lo, hi = fit_band(sigmoid(logits[known, j] / t), y[known, j])
+            continue  # the folder does not label it: default bands, no rescaling
+        scale, bias = fit_platt(logits[known, j], y[known, j])
+        lo, hi = fit_band(sigmoid(logits[known, j] * scale + bias), y[known, j])
         findings[f.value] = {
-            "temperature": round(t, 4),
+            "scale": round(scale, 4),
+            "bias": round(bias, 4),
             "absent_below": lo,
             "present_at": hi,
             "calibrate_positives": int(y[known, j].sum()),
             "calibrate_labelled": int(known.sum()),
         }
     (enc.root / CALIBRATION).write_text(
-        json.dumps({"method": "temperature", "split": "calibrate", "findings": findings}, indent=1)
+        json.dumps({"method": "platt", "split": "calibrate", "findings": findings}, indent=1)
     )
     fit_recs, thr_recs = _ood_sets(data)
     fit_images, thr_images = _images(fit_recs), _images(thr_recs)
@@ -100,7 +104,12 @@ def calibrate(enc: CalibratedImageEncoder, data_root: Path) -> dict[str, object]
     pixels["threshold"] = round(
         float(np.quantile(pixel_distance(pixels, thr_images), OOD_QUANTILE)), 4
     )
+    imagenet = fit_imagenet_model(fit_images)
+    imagenet["threshold"] = round(
+        float(np.quantile(imagenet_distance(imagenet, thr_images), OOD_QUANTILE)), 4
+    )
     enc.ood_feature_threshold, enc.ood_pixels, enc.ood_threshold = threshold, pixels, 1.0
+    enc.ood_imagenet = imagenet
     ood = {
         "method": "mahalanobis",
         "features": "the encoder's pooled last feature map",
@@ -111,7 +120,9 @@ def calibrate(enc: CalibratedImageEncoder, data_root: Path) -> dict[str, object]
         "mean": np.round(mu, 6).tolist(),
         "precision": np.round(precision, 6).tolist(),
         "pixels": pixels,
-        "score": "max(feature distance / threshold, pixel distance / pixels.threshold) > 1",
+        "imagenet": imagenet,
+        "score": "max(feature distance / threshold, pixel distance / pixels.threshold, "
+        "imagenet distance / imagenet.threshold) > 1",
     }
     if projection is not None:
         ood["projection"] = np.round(projection, 6).tolist()
@@ -120,7 +131,11 @@ def calibrate(enc: CalibratedImageEncoder, data_root: Path) -> dict[str, object]
     write_split(enc.root, data, used)
     return {
         "findings": findings,
-        "ood_threshold": {"features": round(threshold, 4), "pixels": pixels["threshold"]},
+        "ood_threshold": {
+            "features": round(threshold, 4),
+            "pixels": pixels["threshold"],
+            "imagenet": imagenet["threshold"],
+        },
         "images": used,
     }
 
@@ -186,10 +201,18 @@ def evaluate(
         result |= ood_report(enc, in_d, ood_sets)
         if enc.ood_pixels:  # each detector alone, for the OOD table
             result["ood_auroc_features_only"] = _separation(
-                enc.feature_distances(feats), ood_sets, enc.feature_distances, enc
+                enc.feature_distances(feats),
+                ood_sets,
+                lambda g: enc.feature_distances(_raw(enc, g)[1]),
             )
+            pixels = enc.ood_pixels
             result["ood_auroc_pixels_only"] = _separation(
-                pixel_distance(enc.ood_pixels, images), ood_sets, None, enc
+                pixel_distance(pixels, images), ood_sets, lambda g: pixel_distance(pixels, g)
+            )
+        if enc.ood_imagenet:
+            net = enc.ood_imagenet
+            result["ood_auroc_imagenet_only"] = _separation(
+                imagenet_distance(net, images), ood_sets, lambda g: imagenet_distance(net, g)
             )
     return result
 
@@ -219,16 +242,13 @@ def ood_report(
     }
 
 
-def _separation(in_d, ood_sets, by_features, enc: CalibratedImageEncoder) -> dict[str, float]:
-    """OOD AUROC per source of one detector (features if `by_features`, else pixels)."""
+def _separation(in_d: np.ndarray, ood_sets, distance) -> dict[str, float]:
+    """OOD AUROC per source of one detector (`distance`: images -> distances)."""
     out = {}
     for name, group in ood_sets.items():
         if not group:
             continue
-        if by_features is not None:
-            d = by_features(_raw(enc, group)[1])
-        else:
-            d = pixel_distance(enc.ood_pixels, group)
+        d = distance(group)
         labels = np.r_[np.zeros(len(in_d)), np.ones(len(d))]
         out[name] = round(auroc(np.r_[in_d, d], labels) or 0.0, 4)
     return out

@@ -1,4 +1,5 @@
-"""The committed checkpoint on registry-borne chest X-rays and synthetic non-chest images."""
+"""The committed default encoder (an ensemble folder) on registry-borne chest X-rays and
+synthetic non-chest images."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.adapters.hf_image_encoder import TransformersImageEncoder
+from rag.adapters.image_encoders import CalibratedImageEncoder, load_image_encoder
 from rag.adapters.image_io import decode_image
 from rag.adapters.registry_images import pneumonia_jpegs
 from rag.api.app import create_app
@@ -28,8 +29,8 @@ UNASSESSED = {Finding.fracture, Finding.support_devices, Finding.enlarged_cardio
 
 
 @pytest.fixture(scope="module")
-def encoder() -> TransformersImageEncoder:
-    return TransformersImageEncoder(CHECKPOINT)
+def encoder() -> CalibratedImageEncoder:
+    return load_image_encoder(CHECKPOINT)
 
 
 @pytest.fixture(scope="module")
@@ -37,24 +38,33 @@ def jpegs() -> list[Path]:
     return pneumonia_jpegs(REPO / ".radrag" / "assets")
 
 
-def test_checkpoint_is_complete_and_small() -> None:
+def test_checkpoint_is_complete_and_small(encoder: CalibratedImageEncoder) -> None:
     names = {p.name for p in CHECKPOINT.iterdir()}
-    expected = {"config.json", "model.safetensors", "preprocessor_config.json"}
-    assert expected | {"label_map.json", "calibration.json", "ood.json", "README.md"} <= names
-    assert sum(p.stat().st_size for p in CHECKPOINT.iterdir()) < 8 * 2**20
+    files = {"encoder.json", "calibration.json", "ood.json", "guard_calibration.json"}
+    assert files | {"split.json", "README.md"} <= names
+    assert encoder.kind == "ensemble" and encoder.missing == ()
+    assert [m.kind for m in encoder.members] == [  # type: ignore[attr-defined]
+        "efficientnet-lite0",
+        "efficientnet-lite0",
+        "transformers",
+    ]
+    size = sum(p.stat().st_size for p in CHECKPOINT.rglob("*") if p.is_file())
+    assert size < 32 * 2**20
     card = (CHECKPOINT / "README.md").read_text()
-    assert "NOT FOR CLINICAL USE" in card and "radrag encoder train" in card
+    assert "NOT FOR CLINICAL USE" in card and "radrag encoder ensemble" in card
     cal = json.loads((CHECKPOINT / "calibration.json").read_text())["findings"]
     for band in cal.values():
-        assert 0 <= band["absent_below"] <= band["present_at"] <= 1 and band["temperature"] > 0
+        assert 0 <= band["absent_below"] <= band["present_at"] <= 1 and band["scale"] > 0
+    assert "imagenet" in json.loads((CHECKPOINT / "ood.json").read_text())
 
 
-def test_label_map_assesses_what_nih_labels(encoder: TransformersImageEncoder) -> None:
+def test_label_map_assesses_what_nih_labels(encoder: CalibratedImageEncoder) -> None:
     assert set(encoder.findings) == set(Finding) - UNASSESSED
-    assert len(encoder.columns[Finding.lung_lesion]) == 2  # Mass and Nodule
+    for member in encoder.members:  # type: ignore[attr-defined]
+        assert len(member.columns[Finding.lung_lesion]) == 2  # Mass and Nodule
 
 
-def test_registry_jpegs_encode(encoder: TransformersImageEncoder, jpegs: list[Path]) -> None:
+def test_registry_jpegs_encode(encoder: CalibratedImageEncoder, jpegs: list[Path]) -> None:
     assert len(jpegs) == 16
     images = [decode_image(p.read_bytes()) for p in jpegs]
     scores = encoder.encode_many(images)
@@ -65,14 +75,14 @@ def test_registry_jpegs_encode(encoder: TransformersImageEncoder, jpegs: list[Pa
     assert set(enc.not_assessed) == UNASSESSED
 
 
-def test_encoding_is_deterministic(encoder: TransformersImageEncoder, jpegs: list[Path]) -> None:
+def test_encoding_is_deterministic(encoder: CalibratedImageEncoder, jpegs: list[Path]) -> None:
     im = decode_image(jpegs[0].read_bytes())
     a, b = encoder.encode(im), encoder.encode(im)
     assert a == b
 
 
 def test_non_chest_images_score_further_than_chest_x_rays(
-    encoder: TransformersImageEncoder, jpegs: list[Path]
+    encoder: CalibratedImageEncoder, jpegs: list[Path]
 ) -> None:
     chest = [
         s.ood_score for s in encoder.encode_many([decode_image(p.read_bytes()) for p in jpegs])
@@ -86,7 +96,7 @@ def test_non_chest_images_score_further_than_chest_x_rays(
 
 
 def test_api_with_the_real_encoder(
-    tiny_services: Services, encoder: TransformersImageEncoder, jpegs: list[Path]
+    tiny_services: Services, encoder: CalibratedImageEncoder, jpegs: list[Path]
 ) -> None:
     svc = dataclasses.replace(tiny_services, image_encoder=encoder)
     with TestClient(create_app(services=svc)) as client:

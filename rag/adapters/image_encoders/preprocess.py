@@ -43,3 +43,14 @@ def imagenet_batch(images: Sequence[DecodedImage], size: int) -> np.ndarray:
     return ((rgb - IMAGENET_MEAN[None, :, None, None]) / IMAGENET_STD[None, :, None, None]).astype(
         np.float32
     )
+
+
+def at_native(unit: np.ndarray, native: int) -> np.ndarray:
+    """(native, native) float32 in [0, 1]: the resolution a model was trained at, reached as
+    nih1000 was made (Lanczos from full resolution). A model trained on 64 px films saw 64 px
+    of information; a sharper full-resolution input would be a distribution shift."""
+    if unit.shape == (native, native):
+        return unit.astype(np.float32)
+    im = Image.fromarray(unit.astype(np.float32), mode="F")
+    im = im.resize((native, native), Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
