@@ -35,8 +35,9 @@ def write_card(
 ) -> None:
     """Write README.md: data, split, metrics, how to reproduce, and the clinical-use warning."""
     auroc = metrics.get("auroc", {})
+    intervals = metrics.get("auroc_ci95", {})
     rows = "\n".join(
-        f"| {k} | {v} | {metrics.get('positives', {}).get(k)} |"  # type: ignore[union-attr]
+        f"| {k} | {v} | {intervals.get(k)} | {metrics.get('positives', {}).get(k)} |"  # type: ignore[union-attr]
         for k, v in auroc.items()  # type: ignore[union-attr]
     )
     extra = ""
@@ -85,8 +86,8 @@ salt fixed in `rag/adapters/nih_images.py`): train 60, calibrate 10, certify 10,
 ## Test metrics (held-out test patients)
 Training: {json.dumps(train_info)}
 
-| finding | AUROC | test positives |
-|---|---|---|
+| finding | AUROC | 95% interval | test positives |
+|---|---|---|---|
 {rows}
 
 - AUROC macro: {metrics.get("auroc_macro")}

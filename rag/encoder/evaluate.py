@@ -140,21 +140,31 @@ def calibrate(enc: CalibratedImageEncoder, data_root: Path) -> dict[str, object]
     }
 
 
-def bootstrap_macro(
+def bootstrap_intervals(
     probs: np.ndarray, y: np.ndarray, n: int = BOOTSTRAP, seed: int = 0
-) -> tuple[float, float] | None:
-    """95% percentile interval of macro AUROC over images resampled with replacement."""
+) -> tuple[tuple[float, float] | None, list[tuple[float, float] | None]]:
+    """95% percentile intervals (images resampled with replacement) of the macro AUROC and
+    of each finding's AUROC (None where too few resamples have both classes)."""
     rng = np.random.default_rng(seed)
-    stats = []
+    macro, per_finding = [], [[] for _ in range(y.shape[1])]
     for _ in range(n):
         idx = rng.integers(0, len(probs), len(probs))
         per = [_auroc(probs[idx, j], y[idx, j]) for j in range(y.shape[1])]
-        per = [v for v in per if v is not None]
-        if per:
-            stats.append(float(np.mean(per)))
-    if not stats:
-        return None
-    return round(float(np.quantile(stats, 0.025)), 4), round(float(np.quantile(stats, 0.975)), 4)
+        for j, v in enumerate(per):
+            if v is not None:
+                per_finding[j].append(v)
+        scored = [v for v in per if v is not None]
+        if scored:
+            macro.append(float(np.mean(scored)))
+
+    def interval(stats: list[float]) -> tuple[float, float] | None:
+        if len(stats) < n // 2:
+            return None
+        return round(float(np.quantile(stats, 0.025)), 4), round(
+            float(np.quantile(stats, 0.975)), 4
+        )
+
+    return interval(macro), [interval(s) for s in per_finding]
 
 
 def _auroc(p: np.ndarray, y: np.ndarray) -> float | None:
@@ -178,6 +188,7 @@ def evaluate(
     per = {f.value: _auroc(probs[:, j], y[:, j]) for j, f in enumerate(enc.findings)}
     scored = [v for v in per.values() if v is not None]
     known = ~np.isnan(y)
+    macro_ci, per_ci = bootstrap_intervals(probs, y)
     raw_p = sigmoid(logits) if enc.multi_label else np.exp(logits)
     result: dict[str, object] = {
         "encoder": enc.id,
@@ -185,8 +196,9 @@ def evaluate(
         "split": split,
         "test_images": len(recs),
         "auroc_macro": round(float(np.mean(scored)), 4) if scored else None,
-        "auroc_macro_ci95": bootstrap_macro(probs, y),
+        "auroc_macro_ci95": macro_ci,
         "auroc": {k: None if v is None else round(v, 4) for k, v in per.items()},
+        "auroc_ci95": {f.value: ci for f, ci in zip(enc.findings, per_ci, strict=True)},
         "positives": {f.value: int(np.nansum(y[:, j])) for j, f in enumerate(enc.findings)},
         "ece": round(ece(probs[known], y[known]), 4),
         "ece_before_calibration": round(ece(raw_p[known], y[known]), 4),
