@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.cli.eval import GeneratorChoice, _provenance, worker_scorer
 from rag.domain import LabelSet
 from rag.evaluation.drafters import EvalCase
 from rag.evaluation.executors import CHUNK, RemoteDrafter, chunked, stream_chunks
+from rag.evaluation.setup import GeneratorChoice, provenance, worker_scorer
 from rag.kb.store import KBError, expect_version
 from rag.services import Services, build_generator
 from tests.unit.test_eval_runner import CASES
@@ -140,11 +140,11 @@ def test_provenance_matches_the_generators_a_local_run_builds(tiny_services: Ser
     # generator says, or results.json would differ from a local run's.
     settings = tiny_services.settings.model_copy(update={"generator": "vllm"})
     gen = build_generator(settings)
-    assert _provenance(GeneratorChoice.vllm, settings, "v1") == {
+    assert provenance(GeneratorChoice.vllm, settings, "v1") == {
         "kb_version": "v1",
         "model": gen.model,  # type: ignore[attr-defined]
         "prompt_version": gen.prompt_version,  # type: ignore[attr-defined]
     }
     none = {"model": None, "prompt_version": None}
-    assert _provenance(GeneratorChoice.extractive, settings, "v1") == {"kb_version": "v1", **none}
-    assert _provenance(GeneratorChoice.retrieval, settings, None) == {"kb_version": None, **none}
+    assert provenance(GeneratorChoice.extractive, settings, "v1") == {"kb_version": "v1", **none}
+    assert provenance(GeneratorChoice.retrieval, settings, None) == {"kb_version": None, **none}
