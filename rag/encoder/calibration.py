@@ -129,6 +129,31 @@ def fit_projection(features: np.ndarray, dims: int = 128) -> np.ndarray | None:
     return vt[: min(dims, len(vt))]
 
 
+def fit_projected_gaussian(x: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(projection onto the top `dims` principal axes, mean, precision) of in-distribution
+    feature rows: the shape every OOD detector here stores."""
+    centred = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    proj = vt[: min(dims, len(vt))]
+    mu, precision = fit_gaussian(x @ proj.T)
+    return proj, mu, precision
+
+
+def projected_distance(model: dict, x: np.ndarray) -> np.ndarray:
+    """Mahalanobis distance of feature rows to a stored (projection, mean, precision)."""
+    proj = np.asarray(model["projection"])
+    return mahalanobis(x @ proj.T, np.asarray(model["mean"]), np.asarray(model["precision"]))
+
+
+def stored(proj: np.ndarray, mu: np.ndarray, precision: np.ndarray) -> dict[str, list]:
+    """The JSON form of a projected Gaussian (6 decimals)."""
+    return {
+        "projection": np.round(proj, 6).tolist(),
+        "mean": np.round(mu, 6).tolist(),
+        "precision": np.round(precision, 6).tolist(),
+    }
+
+
 def mahalanobis(features: np.ndarray, mu: np.ndarray, precision: np.ndarray) -> np.ndarray:
     """Mahalanobis distance of each feature row to the in-distribution Gaussian."""
     d = features - mu

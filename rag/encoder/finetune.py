@@ -23,6 +23,7 @@ from rag.adapters.image_encoders.efficientnet_lite import FEATURES, EfficientNet
 from rag.adapters.image_encoders.preprocess import at_native
 from rag.adapters.imagenet_weights import pretrained_path
 from rag.adapters.nih_images import NIH_CLASSES, NIH_TO_FINDING, by_split, read_records, targets
+from rag.encoder.train import augment
 
 
 @dataclass(frozen=True)
@@ -64,18 +65,6 @@ def _films(records: list, native: int) -> torch.Tensor:
     return torch.from_numpy(np.stack(units))[:, None]
 
 
-def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Shifts, exposure jitter and small rotations/zooms: radiographs vary in centring,
-    exposure and positioning. No flips: the heart is on the left."""
-    n = x.shape[0]
-    pad = torch.nn.functional.pad(x, (4, 4, 4, 4), mode="replicate")
-    dx, dy = torch.randint(0, 9, (2,), generator=gen).tolist()
-    x = pad[:, :, dy : dy + x.shape[2], dx : dx + x.shape[3]]
-    gain = 1 + 0.2 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5)
-    bias = 0.2 * (torch.rand(n, 1, 1, 1, generator=gen) - 0.5)
-    return x * gain + bias
-
-
 def finetune(data: Path, out: Path, cfg: FinetuneConfig) -> dict[str, object]:
     """Train on the patient-level train split; write weights, encoder.json and label map."""
     torch.manual_seed(cfg.seed)
@@ -102,7 +91,7 @@ def finetune(data: Path, out: Path, cfg: FinetuneConfig) -> dict[str, object]:
         order = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), cfg.batch_size):
             idx = order[i : i + cfg.batch_size]
-            logits = net(network_input(_augment(x[idx], gen), cfg.image_size))
+            logits = net(network_input(augment(x[idx], gen), cfg.image_size))
             loss = loss_fn(logits, y[idx])
             opt.zero_grad()
             loss.backward()

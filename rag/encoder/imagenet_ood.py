@@ -22,7 +22,7 @@ import numpy as np
 
 from rag.adapters.image_encoders.preprocess import at_native, center_square
 from rag.domain import DecodedImage
-from rag.encoder.calibration import fit_gaussian, mahalanobis
+from rag.encoder.calibration import fit_projected_gaussian, projected_distance, stored
 
 if TYPE_CHECKING:
     from rag.adapters.image_encoders.efficientnet_lite import EfficientNetLite0
@@ -63,23 +63,10 @@ def imagenet_features(images: Sequence[DecodedImage], batch: int = 32) -> np.nda
 
 def fit_imagenet_model(images: Sequence[DecodedImage]) -> dict[str, object]:
     """Projection, mean and precision of in-distribution ImageNet features."""
-    x = imagenet_features(images)
-    centred = x - x.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    proj = vt[: min(DIMS, len(vt))]
-    mu, precision = fit_gaussian(x @ proj.T)
-    return {
-        "backbone": NAME,
-        "native_size": NATIVE,
-        "image_size": SIZE,
-        "projection": np.round(proj, 6).tolist(),
-        "mean": np.round(mu, 6).tolist(),
-        "precision": np.round(precision, 6).tolist(),
-    }
+    fitted = stored(*fit_projected_gaussian(imagenet_features(images), DIMS))
+    return {"backbone": NAME, "native_size": NATIVE, "image_size": SIZE} | fitted
 
 
 def imagenet_distance(model: dict, images: Sequence[DecodedImage]) -> np.ndarray:
     """Mahalanobis distance of each image's ImageNet features to the fitted model."""
-    proj = np.asarray(model["projection"])
-    x = imagenet_features(images) @ proj.T
-    return mahalanobis(x, np.asarray(model["mean"]), np.asarray(model["precision"]))
+    return projected_distance(model, imagenet_features(images))

@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.adapters.image_encoders.preprocess import resized
 from rag.domain import DecodedImage
-from rag.encoder.calibration import fit_gaussian, mahalanobis
+from rag.encoder.calibration import fit_projected_gaussian, projected_distance, stored
 
 THUMB = 16
 BINS = 16
@@ -34,23 +34,11 @@ def pixel_features(images: Sequence[DecodedImage]) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def fit_pixel_model(images: Sequence[DecodedImage]) -> dict[str, list]:
+def fit_pixel_model(images: Sequence[DecodedImage]) -> dict[str, object]:
     """Projection, mean and precision of in-distribution pixel features."""
-    x = pixel_features(images)
-    centred = x - x.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    proj = vt[: min(DIMS, len(vt))]
-    mu, precision = fit_gaussian(x @ proj.T)
-    return {
-        "thumbnail": THUMB,
-        "projection": np.round(proj, 6).tolist(),
-        "mean": np.round(mu, 6).tolist(),
-        "precision": np.round(precision, 6).tolist(),
-    }
+    return {"thumbnail": THUMB} | stored(*fit_projected_gaussian(pixel_features(images), DIMS))
 
 
 def pixel_distance(model: dict, images: Sequence[DecodedImage]) -> np.ndarray:
     """Mahalanobis distance of each image's pixel features to the fitted model."""
-    proj = np.asarray(model["projection"])
-    x = pixel_features(images) @ proj.T
-    return mahalanobis(x, np.asarray(model["mean"]), np.asarray(model["precision"]))
+    return projected_distance(model, pixel_features(images))

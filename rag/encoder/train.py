@@ -38,7 +38,7 @@ class TrainConfig:
     width: int = 16  # channels of the first stage (doubling per stage)
 
 
-def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     # Small shifts and contrast jitter: radiographs vary in centring and exposure. No flips:
     # the heart is on the left, and flipping would teach the model otherwise.
     n = x.shape[0]
@@ -81,7 +81,7 @@ def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
         order = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), cfg.batch_size):
             idx = order[i : i + cfg.batch_size]
-            logits = model(_augment(x[idx], gen)).logits
+            logits = model(augment(x[idx], gen)).logits
             loss = loss_fn(logits, y[idx])
             opt.zero_grad()
             loss.backward()
