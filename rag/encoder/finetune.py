@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,9 @@ import torch
 from rag.adapters.image_encoders.efficientnet_kind import KIND, WEIGHTS, network_input
 from rag.adapters.image_encoders.efficientnet_lite import FEATURES, EfficientNetLite0
 from rag.adapters.image_encoders.preprocess import at_native
-from rag.adapters.imagenet_weights import pretrained_path
-from rag.adapters.nih_images import NIH_CLASSES, NIH_TO_FINDING, by_split, read_records, targets
-from rag.encoder.train import augment
+from rag.adapters.imagenet_weights import imagenet_lite0, pretrained_path
+from rag.adapters.nih_images import NIH_CLASSES, NIH_TO_FINDING, targets
+from rag.encoder.train import fit_multilabel, training_records
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,11 @@ class FinetuneConfig:
 
 def _backbone(cfg: FinetuneConfig) -> tuple[EfficientNetLite0, str]:
     """The network with ImageNet weights (its 1000-class head replaced) and their source."""
-    net = EfficientNetLite0(1000)
-    source = "random initialisation"
-    if not cfg.from_scratch:
+    if cfg.from_scratch:
+        net, source = EfficientNetLite0(1000), "random initialisation"
+    else:
         path = cfg.pretrained or pretrained_path()
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-        net.load_state_dict(state, strict=True)
+        net = imagenet_lite0(path)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         source = f"ImageNet EfficientNet-Lite0 ({path.name}, sha256 {digest[:16]}...)"
     net._fc = torch.nn.Linear(FEATURES, len(NIH_CLASSES))
@@ -70,35 +68,23 @@ def finetune(data: Path, out: Path, cfg: FinetuneConfig) -> dict[str, object]:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed)
-    recs = by_split(read_records(data))["train"]
-    recs = recs[: cfg.limit] if cfg.limit else recs
-    for folder in cfg.extra:
-        recs = recs + by_split(read_records(folder))["train"]
+    recs = training_records(data, cfg.limit, cfg.extra)
     x, y = _films(recs, cfg.native_size), torch.from_numpy(targets(recs))
     net, source = _backbone(cfg)
-    # Rare findings get more weight, capped so a handful of positives cannot dominate;
-    # Platt scaling on the calibrate patients later removes the bias this adds.
-    pos = y.sum(0).clamp(min=1)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=((len(y) - pos) / pos).clamp(max=10.0))
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = cfg.epochs * max(1, -(-len(x) // cfg.batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.2
-    )
     started = time.perf_counter()
-    for epoch in range(cfg.epochs):
-        net.train()
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), cfg.batch_size):
-            idx = order[i : i + cfg.batch_size]
-            logits = net(network_input(augment(x[idx], gen), cfg.image_size))
-            loss = loss_fn(logits, y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-        print(f"epoch {epoch + 1}/{cfg.epochs} loss {float(loss.detach()):.4f}", file=sys.stderr)
-    _save(net.eval(), out, cfg, source)
+    final_loss = fit_multilabel(
+        net,
+        lambda batch: net(network_input(batch, cfg.image_size)),
+        x,
+        y,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        gen=gen,
+        pct_start=0.2,
+    )
+    _save(net, out, cfg, source)
     return {
         "backbone": KIND,
         "initialised_from": source,
@@ -108,7 +94,7 @@ def finetune(data: Path, out: Path, cfg: FinetuneConfig) -> dict[str, object]:
         "image_size": cfg.image_size,
         "extra": [p.name for p in cfg.extra],
         "seconds": round(time.perf_counter() - started, 1),
-        "final_loss": round(float(loss.detach()), 4),
+        "final_loss": round(final_loss, 4),
     }
 
 

@@ -36,15 +36,9 @@ _LOCK = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _backbone() -> EfficientNetLite0:
-    import torch
+    from rag.adapters.imagenet_weights import imagenet_lite0
 
-    from rag.adapters.image_encoders.efficientnet_lite import EfficientNetLite0
-    from rag.adapters.imagenet_weights import pretrained_path
-
-    net = EfficientNetLite0(1000)
-    state = torch.load(str(pretrained_path()), map_location="cpu", weights_only=True)
-    net.load_state_dict(state, strict=True)
-    return net.eval()
+    return imagenet_lite0().eval()
 
 
 def imagenet_features(images: Sequence[DecodedImage], batch: int = 32) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import torch
 
 from rag.adapters.nih_images import (
     NIH_TO_FINDING,
+    NihRecord,
     by_split,
     load_pixels,
     read_records,
@@ -50,15 +52,61 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x * gain + bias
 
 
+def training_records(data: Path, limit: int | None, extra: tuple[Path, ...]) -> list[NihRecord]:
+    """The train-split patients' images of `data` (the first `limit`), then those of each
+    extra folder's train split (their other patients stay held out)."""
+    recs = by_split(read_records(data))["train"]
+    recs = recs[:limit] if limit else recs
+    for folder in extra:
+        recs = recs + by_split(read_records(folder))["train"]
+    return recs
+
+
+def fit_multilabel(
+    module: torch.nn.Module,
+    logits_of: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    weight_decay: float,
+    gen: torch.Generator,
+    pct_start: float = 0.3,
+) -> float:
+    """Both recipes' loop: augmented batches, class-weighted BCE, AdamW on a one-cycle
+    schedule. Leaves `module` in eval mode; returns the last batch's loss."""
+    # Rare findings get more weight, capped so a handful of positives cannot dominate;
+    # Platt scaling on the calibrate patients later removes the bias this adds.
+    pos = y.sum(0).clamp(min=1)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=((len(y) - pos) / pos).clamp(max=10.0))
+    opt = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = epochs * max(1, -(-len(x) // batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=lr, total_steps=steps, pct_start=pct_start
+    )
+    module.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), batch_size):
+            idx = order[i : i + batch_size]
+            loss = loss_fn(logits_of(augment(x[idx], gen)), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        print(f"epoch {epoch + 1}/{epochs} loss {float(loss.detach()):.4f}", file=sys.stderr)
+    module.eval()
+    return float(loss.detach())
+
+
 def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
     """Train on the patient-level train split and save model + processor + label map."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed)
-    split = by_split(read_records(data))
-    recs = split["train"][: cfg.limit] if cfg.limit else split["train"]
-    for folder in cfg.extra:
-        recs = recs + by_split(read_records(folder))["train"]
+    recs = training_records(data, cfg.limit, cfg.extra)
     pixels = [_small(load_pixels(r)) for r in recs]
     stack = np.stack([p.astype(np.float32) / 255.0 for p in pixels])
     model, processor = tiny_resnet(float(stack.mean()), float(stack.std()), cfg.width)
@@ -68,27 +116,18 @@ def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
         "pixel_values"
     ]
     y = torch.from_numpy(targets(recs))
-    # Rare findings get more weight, capped so a handful of positives cannot dominate.
-    pos = y.sum(0).clamp(min=1)
-    pos_weight = ((len(y) - pos) / pos).clamp(max=10.0)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = cfg.epochs * max(1, -(-len(x) // cfg.batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
     started = time.perf_counter()
-    model.train()
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), cfg.batch_size):
-            idx = order[i : i + cfg.batch_size]
-            logits = model(augment(x[idx], gen)).logits
-            loss = loss_fn(logits, y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-        print(f"epoch {epoch + 1}/{cfg.epochs} loss {float(loss.detach()):.4f}", file=sys.stderr)
-    model.eval()
+    final_loss = fit_multilabel(
+        model,
+        lambda batch: model(batch).logits,
+        x,
+        y,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        gen=gen,
+    )
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     processor.save_pretrained(out)
@@ -101,7 +140,7 @@ def train(data: Path, out: Path, cfg: TrainConfig) -> dict[str, object]:
         "width": cfg.width,
         "extra": [p.name for p in cfg.extra],
         "seconds": round(time.perf_counter() - started, 1),
-        "final_loss": round(float(loss.detach()), 4),
+        "final_loss": round(final_loss, 4),
     }
 
 

@@ -52,6 +52,41 @@ def read_json(root: Path | None, name: str) -> dict | None:
         raise EncoderLoadError(f"{root / name}: not valid JSON ({exc})") from None
 
 
+def load_state(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict from safetensors or a torch file (tensors only: no pickled code runs)."""
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # every unpickling failure means the same here
+        raise EncoderLoadError(
+            f"{path}: not a state dict ({type(exc).__name__}); a whole pickled model is "
+            "refused: save `model.state_dict()` instead"
+        ) from None
+    for key in ("state_dict", "model_state_dict", "model"):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+    if not isinstance(obj, dict):
+        raise EncoderLoadError(f"{path}: expected a state dict, got {type(obj).__name__}")
+    return obj
+
+
+def load_strict(model: torch.nn.Module, state: dict, weights: Path, what: str) -> None:
+    """Load every key or fail with an EncoderLoadError naming the file and `what` it is not.
+
+    load_state_dict copies into the module's own dtype, so half-precision files load as-is.
+    """
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise EncoderLoadError(f"{weights}: not {what} ({first})") from None
+
+
 def torch_device(device: str) -> str:
     """'auto' -> CUDA when present, else CPU."""
     if device != "auto":

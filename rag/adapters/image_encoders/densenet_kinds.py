@@ -23,6 +23,8 @@ from rag.adapters.image_encoders.base import (
     ENCODER_FILE,
     CalibratedImageEncoder,
     EncoderLoadError,
+    load_state,
+    load_strict,
     read_json,
     torch_device,
 )
@@ -93,29 +95,6 @@ XRV_MAP = NIH_MAP | {
 WEIGHT_NAMES = ("model.safetensors", "model.pth.tar", "model.pth", "model.pt", "weights.pt")
 
 
-def load_state(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict from safetensors or a torch file (tensors only: no pickled code runs)."""
-    import torch
-
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
-    try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # every unpickling failure means the same here
-        raise EncoderLoadError(
-            f"{path}: not a state dict ({type(exc).__name__}); a whole pickled model is "
-            "refused: save `model.state_dict()` instead"
-        ) from None
-    for key in ("state_dict", "model_state_dict", "model"):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-    if not isinstance(obj, dict):
-        raise EncoderLoadError(f"{path}: expected a state dict, got {type(obj).__name__}")
-    return obj
-
-
 def op_norm(p: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
     """torchxrayvision's op_norm: piecewise-linear so each operating point maps to 0.5."""
     import torch
@@ -171,13 +150,7 @@ class _DenseNetEncoder(CalibratedImageEncoder):
             )
         self.probabilities_out = outputs == "probabilities"
         self.model = DenseNet121(len(self.classes), self.in_channels)
-        try:
-            self.model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            first = str(exc).splitlines()[0]
-            raise EncoderLoadError(
-                f"{weights}: not a DenseNet-121 of {len(self.classes)} classes ({first})"
-            ) from None
+        load_strict(self.model, state, weights, f"a DenseNet-121 of {len(self.classes)} classes")
         self.device, self.dtype = torch_device(device), getattr(torch, dtype)
         self.model.eval().to(self.device, self.dtype)
         present = set(self.classes)

@@ -17,6 +17,8 @@ from rag.adapters.image_encoders.base import (
     ENCODER_FILE,
     CalibratedImageEncoder,
     EncoderLoadError,
+    load_state,
+    load_strict,
     read_json,
     torch_device,
 )
@@ -55,7 +57,6 @@ class EfficientNetLiteEncoder(CalibratedImageEncoder):
         dtype: str = "float32",
     ) -> None:
         import torch
-        from safetensors.torch import load_file
 
         from rag.adapters.image_encoders.efficientnet_lite import EfficientNetLite0
 
@@ -70,17 +71,9 @@ class EfficientNetLiteEncoder(CalibratedImageEncoder):
         self.image_size = int(conf.get("image_size", 224))
         self.native_size = int(conf.get("native_size", self.image_size))
         self.model = EfficientNetLite0(len(self.classes))
-        # Weights may be stored in half precision to keep the repository small.
-        state = {
-            k: v.float() if v.is_floating_point() else v for k, v in load_file(str(weights)).items()
-        }
-        try:
-            self.model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            first = str(exc).splitlines()[0]
-            raise EncoderLoadError(
-                f"{weights}: not an EfficientNet-Lite0 of {len(self.classes)} classes ({first})"
-            ) from None
+        # The file may be half precision (the repository's copy); the model stays float32.
+        what = f"an EfficientNet-Lite0 of {len(self.classes)} classes"
+        load_strict(self.model, load_state(weights), weights, what)
         self.device, self.dtype = torch_device(device), getattr(torch, dtype)
         self.model.eval().to(self.device, self.dtype)
         self._setup(str(root), label_map)
