@@ -81,10 +81,9 @@ def draft_slots(
         for c in changes
         if c.kind is ChangeKind.resolved and c.finding in said
     ]
-    cardiopulmonary = [f for f in positives if f is not Finding.support_devices]
-    acute = [f for f in style.ACUTE if labels.effective_state(f) is State.absent and f in said]
-    if not cardiopulmonary and len(acute) == len(style.ACUTE) and style.no_acute_licensed(labels):
-        impression.append(Slot(tuple(acute), State.absent))
+    quiet = style.quiet_impression(labels)
+    if quiet is not None and all(f in said for f in quiet[1]):
+        impression.append(Slot(quiet[1], State.absent))
     return body, impression
 
 
@@ -191,8 +190,10 @@ def _text_of(entry: dict[str, Any], where: str) -> list[str]:
 def _plain_impression(slot: Slot) -> str:
     """The extractive impression of a slot, for a model that repeated a findings sentence."""
     f = slot.findings[0]
-    if len(slot.findings) > 1:
+    if slot.findings == style.ACUTE:
         return style.NO_ACUTE
+    if slot.findings == style.AIRSPACE and slot.state is State.absent and slot.change is None:
+        return style.NO_ACUTE_AIRSPACE
     if slot.change is not None:
         now = slot.attributes if slot.change is not ChangeKind.resolved else _NONE
         prior = slot.attributes if slot.change is ChangeKind.resolved else _NONE

@@ -225,18 +225,20 @@ def compose_impression(
                     origin="template",
                 )
             )
-    cardiopulmonary = [f for f in speak if f is not Finding.support_devices]
-    if not cardiopulmonary and style.no_acute_licensed(labels):
-        # IU's commonest impression, for a normal study too: the rules read it as the six
-        # acute findings absent, the independent check as a normal chest (licensed here).
-        acute_cites = on_topic([c for f in style.ACUTE for c in cites.get(f, ())], style.ACUTE)
-        if acute_cites:
+    quiet = style.quiet_impression(labels)
+    if quiet is not None and quiet[0] not in used:
+        # Nothing cardiopulmonary to list: IU's commonest impression when the labels
+        # license it (the rules read it as the six acute findings absent, the independent
+        # check as a normal chest), else what the airspace label licenses.
+        text, denies = quiet
+        ids = on_topic([c for f in denies for c in cites.get(f, ())], denies)
+        if ids:
             out.append(
                 DraftSentence(
-                    text=style.NO_ACUTE,
+                    text=text,
                     section="impression",
-                    findings=dict.fromkeys(style.ACUTE, State.absent),
-                    evidence=acute_cites,
+                    findings=dict.fromkeys(denies, State.absent),
+                    evidence=ids,
                     origin="template",
                 )
             )

@@ -86,6 +86,29 @@ def no_acute_licensed(labels: LabelSet) -> bool:
     return all(labels.effective_state(f) is State.absent for f in CARDIOPULMONARY)
 
 
+# The impression of a study with nothing cardiopulmonary present or uncertain that is not
+# fully assessed (so the sentence above is not licensed): what the airspace opacity label
+# does license. Both readers take it as lung opacity absent and nothing more. It replaces
+# the broadest negative exemplar, which mostly repeated the findings' negatives; with the
+# wordings below, ROUGE-L on the whole validation split (604 cases, extractive) went from
+# 0.305 to 0.332 (the wordings alone, substituted into the old drafts, scored 0.318).
+NO_ACUTE_AIRSPACE = "No acute airspace disease."
+AIRSPACE = (F.lung_opacity,)
+
+
+def quiet_impression(labels: LabelSet) -> tuple[str, tuple[Finding, ...]] | None:
+    """The impression of a study with nothing cardiopulmonary present or uncertain:
+    (sentence, the findings it denies), or None when the labels license neither."""
+    speak = (State.present, State.uncertain)
+    if any(labels.effective_state(f) in speak for f in CARDIOPULMONARY):
+        return None
+    if no_acute_licensed(labels):
+        return NO_ACUTE, ACUTE
+    if labels.effective_state(F.lung_opacity) is State.absent:
+        return NO_ACUTE_AIRSPACE, AIRSPACE
+    return None
+
+
 # (singular, plural, mass noun: takes no article)
 _NOUN: dict[Finding, tuple[str, str, bool]] = {
     F.enlarged_cardiomediastinum: ("enlarged cardiomediastinal silhouette", "", False),
@@ -104,7 +127,7 @@ _NOUN: dict[Finding, tuple[str, str, bool]] = {
 }
 # How an absent finding is named in a combined negative, in the order reports list them
 # (the most frequent wordings of the IU train split: "No focal airspace disease.",
-# "No pneumothorax or pleural effusion.").
+# "No pneumothorax.").
 NEGATIVE_NAME: dict[Finding, str] = {
     F.lung_opacity: "focal airspace disease",
     F.consolidation: "focal consolidation",
@@ -152,13 +175,23 @@ NEGATIVE_ORDER: tuple[Finding, ...] = (
     F.enlarged_cardiomediastinum,
     F.fracture,
 )
-# Findings said in a sentence of their own when absent (IU's most frequent wording); a
-# lung lesion only when nothing else is denied with it.
+# Findings said in a sentence of their own when absent; a lung lesion only when nothing
+# else is denied with it. Chosen on the whole validation split (604 cases, extractive) by
+# substituting 48 combinations of IU train's common wordings for the heart, mediastinum and
+# pleural pair into the drafts: this set scored ROUGE-L 0.318 and BLEU-4 0.125 against
+# 0.305 and 0.108 for "The heart is normal in size." / "The mediastinum is unremarkable."
+# / "No pneumothorax or pleural effusion." (IU train's most frequent single wordings).
 _OWN_NEGATIVE: dict[Finding, str] = {
-    F.cardiomegaly: "The heart is normal in size.",
-    F.enlarged_cardiomediastinum: "The mediastinum is unremarkable.",
+    F.cardiomegaly: "The heart size is normal.",
+    F.enlarged_cardiomediastinum: "The mediastinal contours are within normal limits.",
     F.fracture: "No acute bony abnormality.",
     F.lung_lesion: "No nodules or masses.",
+}
+# Negatives said in a fixed sentence when a section denies exactly these findings.
+_PAIR_NEGATIVE: dict[frozenset[Finding], str] = {
+    frozenset((F.pleural_effusion, F.pneumothorax)): (
+        "There is no pleural effusion or pneumothorax."
+    ),
 }
 # The labeler reads a negation over at most this many words (lexicon.SCOPE_WORDS).
 _NEGATION_SCOPE = 8
@@ -322,7 +355,9 @@ def negative_sentences(absent: list[Finding]) -> list[tuple[str, tuple[Finding, 
             todo.remove(f)
     by_name = {NEGATIVE_NAME[f]: f for f in todo}
     for chunk in _chunks(list(by_name)):
-        out.append((f"No {_or_list(chunk)}.", tuple(by_name[n] for n in chunk)))
+        denied = tuple(by_name[n] for n in chunk)
+        text = _PAIR_NEGATIVE.get(frozenset(denied), f"No {_or_list(chunk)}.")
+        out.append((text, denied))
     return out
 
 

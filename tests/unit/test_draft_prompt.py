@@ -130,7 +130,7 @@ def test_v3_shows_each_item_with_the_style_sentence_to_start_from() -> None:
     v3 = render_slot_messages(load_prompt("draft_report", "v3"), body, imp, [[], []], None, None)
     user = v3[1]["content"]
     assert 'suggested: "There is a small left pleural effusion."' in user
-    assert 'suggested: "No pneumothorax or pleural effusion."' in user
+    assert 'suggested: "There is no pleural effusion or pneumothorax."' in user
     assert 'suggested: "Small left pleural effusion."' in user
     v2 = render_slot_messages(load_prompt("draft_report", "v2"), body, imp, [[], []], None, None)
     assert "suggested" not in v2[1]["content"]

@@ -22,8 +22,15 @@ from rag.labeler import RuleLabeler
 from rag.pipeline import ReportPipeline
 from rag.prompts import load_prompt, render_slot_messages
 from rag.services import Services
+from rag.stages import style
 from rag.stages.draft_schema import InvalidDraft
-from rag.stages.draft_slots import draft_slots, parse_slots, slot_passages, slots_schema
+from rag.stages.draft_slots import (
+    draft_slots,
+    parse_slots,
+    slot_passages,
+    slots_schema,
+    suggested_wording,
+)
 from rag.stages.generate import prior_changes
 from rag.stages.retrieve import EmbeddingRetriever
 from tests.fake_openai import FakeOpenAI, answer_schema
@@ -197,10 +204,20 @@ def test_a_findings_sentence_in_the_impressions_words_is_reworded_not_repeated(
     )
     texts = [s.text for s in out_body + out_imp]
     assert len(texts) == len(set(texts)), texts
-    assert out_body[pleura].text == "No pneumothorax or pleural effusion."
+    assert out_body[pleura].text == "There is no pleural effusion or pneumothorax."
     assert out_body[pleura].origin == "template"
     assert [s.text for s in out_imp] == ["No acute cardiopulmonary abnormality."]
     # A sentence the model wrote twice in the findings is kept once.
     answer["findings"][0]["text"] = answer["findings"][pleura]["text"]
     again, _ = parse_slots(json.dumps(answer), body, imp, slot_passages(body, labels, evidence))
     assert len({s.text for s in again}) == len(again)
+
+
+def test_a_quiet_study_gets_the_impression_its_labels_license(retrieve) -> None:
+    partly = LabelSet.from_states(dict.fromkeys((f.value for f in style.ACUTE), "absent"))
+    _, imp = draft_slots(partly, retrieve(partly))
+    assert _about(imp) == [(["lung_opacity"], "absent")]
+    assert suggested_wording(imp[0], impression=True) == "No acute airspace disease."
+    normal = LabelSet.from_states({"no_finding": "present"})
+    _, imp = draft_slots(normal, retrieve(normal))
+    assert [suggested_wording(s, impression=True) for s in imp] == [style.NO_ACUTE]

@@ -69,7 +69,9 @@ def test_without_attributes_no_detail_is_stated(draft) -> None:
     assert "Left pleural effusion." not in body
 
 
-def test_normal_study_says_no_acute_abnormality(draft) -> None:
+def test_a_partly_assessed_normal_study_says_only_what_its_labels_license(draft) -> None:
+    # Seven findings absent, the rest unassessed: "No acute cardiopulmonary abnormality."
+    # would speak for the whole chest, so the impression says what the airspace label does.
     labels = _ls(
         **dict.fromkeys(
             [
@@ -85,11 +87,11 @@ def test_normal_study_says_no_acute_abnormality(draft) -> None:
         )
     )
     body, imp = draft(labels)
-    assert imp == ["No acute cardiopulmonary abnormality."]
+    assert imp == ["No acute airspace disease."]
     assert body == [
-        "The heart is normal in size.",
+        "The heart size is normal.",
         "No focal airspace disease, focal consolidation, pneumonia, or pulmonary edema.",
-        "No pneumothorax or pleural effusion.",
+        "There is no pleural effusion or pneumothorax.",
     ]
 
 
@@ -133,9 +135,9 @@ def test_a_normal_study_reads_like_a_normal_report(draft) -> None:
     # and IU's commonest impression, not a list of every other finding denied.
     body, imp = draft(_ls(no_finding="present"))
     assert body == [
-        "The heart is normal in size.",
+        "The heart size is normal.",
         "No focal airspace disease, focal consolidation, pneumonia, or pulmonary edema.",
-        "No pneumothorax or pleural effusion.",
+        "There is no pleural effusion or pneumothorax.",
     ]
     assert imp == ["No acute cardiopulmonary abnormality."]
     # A finding the label set names explicitly is still a talking point.

@@ -34,7 +34,7 @@ def test_drafts_only_what_the_labels_say(tiny_services: Services) -> None:
     assert r.status == "drafted" and r.report is not None
     texts = [s.text for s in r.report.findings]
     # IU X-ray's order: heart before pleura; no size the labels do not give.
-    assert texts == ["The heart is enlarged.", "No pneumothorax or pleural effusion."]
+    assert texts == ["The heart is enlarged.", "There is no pleural effusion or pneumothorax."]
     assert [s.text for s in r.report.impression] == ["Cardiomegaly."]
     assert all(v.verdict is Verdict.supported for v in r.verdicts)
     labeler = RuleLabeler()
@@ -166,6 +166,6 @@ def test_a_failed_combined_negative_is_repaired_for_all_its_findings(
     r = _scripted(tiny_services, findings).draft(DraftRequest(labels=LabelSet.from_states(labels)))
     assert r.report is not None
     repaired = [s for s in r.report.findings if s.origin == "repair"]
-    assert [s.text for s in repaired] == ["No pneumothorax or pleural effusion."]
+    assert [s.text for s in repaired] == ["There is no pleural effusion or pneumothorax."]
     assert repaired[0].findings == both
     assert r.repairs[0].action == "replaced"

@@ -55,7 +55,7 @@ def test_combined_negatives_deny_exactly_their_findings(section: str, findings: 
 
 def test_pleura_negatives_read_like_a_report() -> None:
     out = style.negative_sentences([Finding.pleural_effusion, Finding.pneumothorax])
-    assert [t for t, _ in out] == ["No pneumothorax or pleural effusion."]
+    assert [t for t, _ in out] == ["There is no pleural effusion or pneumothorax."]
     lungs = style.negative_sentences([*style.LUNGS_CLEAR, Finding.lung_lesion])
     assert [t for t, _ in lungs] == ["The lungs are clear.", "No nodules or masses."]
     mixed = style.negative_sentences(
@@ -188,3 +188,22 @@ def test_report_order_and_importance() -> None:
         }
     )
     assert style.by_importance(speak, labels)[0] is Finding.support_devices
+
+
+def test_the_quiet_impression_claims_no_more_than_the_labels_assess() -> None:
+    ls = LabelSet.from_states
+    everything = dict.fromkeys((f.value for f in style.CARDIOPULMONARY), "absent")
+    assert style.quiet_impression(ls(everything)) == (style.NO_ACUTE, style.ACUTE)
+    # The six acute findings absent but the rest unassessed: only the airspace claim.
+    acute_only = dict.fromkeys((f.value for f in style.ACUTE), "absent")
+    assert style.quiet_impression(ls(acute_only)) == (style.NO_ACUTE_AIRSPACE, style.AIRSPACE)
+    # Anything cardiopulmonary present or uncertain, or opacity unassessed: neither.
+    assert style.quiet_impression(ls({**everything, "atelectasis": "uncertain"})) is None
+    assert style.quiet_impression(ls({"pleural_effusion": "absent"})) is None
+    # A support device is not cardiopulmonary: it does not silence the impression.
+    assert style.quiet_impression(ls({**acute_only, "support_devices": "present"})) is not None
+    for text, denies in (
+        (style.NO_ACUTE, style.ACUTE),
+        (style.NO_ACUTE_AIRSPACE, style.AIRSPACE),
+    ):
+        assert _said(text) == dict.fromkeys(denies, State.absent), text
