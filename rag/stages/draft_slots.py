@@ -190,10 +190,8 @@ def _text_of(entry: dict[str, Any], where: str) -> list[str]:
 def _plain_impression(slot: Slot) -> str:
     """The extractive impression of a slot, for a model that repeated a findings sentence."""
     f = slot.findings[0]
-    if slot.findings == style.ACUTE:
-        return style.NO_ACUTE
-    if slot.findings == style.AIRSPACE and slot.state is State.absent and slot.change is None:
-        return style.NO_ACUTE_AIRSPACE
+    if slot.state is State.absent and slot.change is None and slot.findings in style.QUIET:
+        return style.QUIET[slot.findings]
     if slot.change is not None:
         now = slot.attributes if slot.change is not ChangeKind.resolved else _NONE
         prior = slot.attributes if slot.change is ChangeKind.resolved else _NONE
