@@ -20,7 +20,7 @@ from rag.domain import (
 )
 from rag.ports import Labeler, SentenceCheck
 from rag.stages.confidence import low_confidence_reasons
-from rag.stages.generate import repair_sentences
+from rag.stages.generate import repair_candidates
 from rag.stages.retrieve import talking_points
 from rag.stages.verify import VerificationContext, verify_sentence
 
@@ -63,15 +63,21 @@ def _guard(
         if v.verdict is Verdict.supported:
             kept.append(s)
             continue
-        # The extractive wording for the same findings (all of a combined negative's).
-        # A replacement never repeats a sentence the report already has (an impression
-        # repaired into the findings' own combined negatives would read twice).
+        # The extractive wordings for the same findings, best first: the first whose every
+        # sentence verifies replaces it. A replacement never repeats a sentence the report
+        # already has (an impression repaired into the findings' own combined negatives
+        # would read twice).
         have = already | {k.text for k in kept}
-        replacement = [r for r in repair_sentences(s, labels, evidence) if r.text not in have]
-        if replacement and all(
-            verify_sentence(r, ctx, labeler, crosscheck).verdict is Verdict.supported
-            for r in replacement
-        ):
+        for alternative in repair_candidates(s, labels, evidence):
+            replacement = [r for r in alternative if r.text not in have]
+            if replacement and all(
+                verify_sentence(r, ctx, labeler, crosscheck).verdict is Verdict.supported
+                for r in replacement
+            ):
+                break
+        else:
+            replacement = []
+        if replacement:
             kept += [
                 r.model_copy(update={"section": s.section, "origin": "repair"}) for r in replacement
             ]

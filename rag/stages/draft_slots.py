@@ -64,7 +64,8 @@ def draft_slots(
         ]
         after = style.NEGATIVES_AFTER[name]
         absent = [f for f, st in points if st is State.absent and f in after]
-        body += [Slot(fs, State.absent) for _, fs in style.negative_sentences(absent)]
+        negatives = style.negative_sentences(absent, style.lungs_may_be_clear(labels))
+        body += [Slot(fs, State.absent) for _, fs in negatives]
     by_finding = {c.finding: c for c in changes}
     positives = [f for f, st in points if st is not State.absent]
     impression = [

@@ -136,32 +136,50 @@ def compose_findings(
             s = pick_sentence(f, st, labels, evidence, covered)
             attrs = labels.attributes_of(f)
             if s is None or not (attrs.is_empty() or states_attributes(s.text, attrs)):
-                cites = _cites(f, st, evidence)
-                body += [
-                    DraftSentence(text=t, findings={f: st}, evidence=cites, origin="template")
-                    for t in style.finding_sentence(f, st, attrs)
-                ]
+                body += _stated(f, st, labels, evidence)
                 covered.add(f)
             else:
                 body.append(s)
                 covered.update(s.findings)
         after = style.NEGATIVES_AFTER[name]
         absent = [f for f, st in points if st is State.absent and f in after and f not in covered]
-        absent = [f for f in absent if _cites(f, State.absent, evidence)]
-        for text, denies in style.negative_sentences(absent):
-            cites = tuple(
-                dict.fromkeys(c for f in denies for c in _cites(f, State.absent, evidence))
-            )
-            body.append(
-                DraftSentence(
-                    text=text,
-                    findings=dict.fromkeys(denies, State.absent),
-                    evidence=cites,
-                    origin="template",
-                )
-            )
-            covered.update(denies)
+        for s in _negatives(absent, labels, evidence):
+            body.append(s)
+            covered.update(s.findings)
     return body
+
+
+def _stated(
+    f: Finding,
+    st: State,
+    labels: LabelSet,
+    evidence: dict[Finding, list[Evidence]],
+    section: str = "findings",
+) -> list[DraftSentence]:
+    """The report style's sentence for a present or uncertain finding with its attributes."""
+    attrs = labels.attributes_of(f)
+    texts = (
+        [style.impression_phrase(f, st, attrs)]
+        if section == "impression"
+        else style.finding_sentence(f, st, attrs)
+    )
+    cites = _cites(f, st, evidence)
+    return [
+        DraftSentence(text=t, findings={f: st}, evidence=cites, origin="template") for t in texts
+    ]
+
+
+def _negatives(
+    absent: list[Finding], labels: LabelSet, evidence: dict[Finding, list[Evidence]]
+) -> list[DraftSentence]:
+    """Combined negatives for these absent findings (those with passages to cite)."""
+    absent = [f for f in absent if _cites(f, State.absent, evidence)]
+    out = []
+    for text, denies in style.negative_sentences(absent, style.lungs_may_be_clear(labels)):
+        cites = tuple(dict.fromkeys(c for f in denies for c in _cites(f, State.absent, evidence)))
+        claims = dict.fromkeys(denies, State.absent)
+        out.append(DraftSentence(text=text, findings=claims, evidence=cites, origin="template"))
+    return out
 
 
 def _phrasings(f: Finding, st: State, labels: LabelSet, change: Change | None) -> list[str]:
@@ -314,42 +332,47 @@ class ExtractiveGenerator:
         return body, compose_impression(labels, evidence, body, changes)
 
 
-def repair_sentences(
+def repair_candidates(
     failed: DraftSentence, labels: LabelSet, evidence: dict[Finding, list[Evidence]]
-) -> list[DraftSentence]:
-    """What the extractive generator would say instead of a failed sentence (may be empty).
+) -> list[list[DraftSentence]]:
+    """What the extractive generator could say instead of a failed sentence, best first.
 
-    A failed combined negative is replaced by the combined negatives for all its findings,
-    a failed statement of one finding by a sentence that states its attributes.
+    The guard keeps the first alternative whose every sentence verifies. A failed statement
+    of one finding is replaced first by another knowledge-base sentence (one that states its
+    attributes), then by the composed sentence; a failed sentence about several findings by
+    the composed sentences for all its assessed findings. Before, only the first finding of
+    such a sentence was repaired and only from the KB, so when that failed too the findings
+    it covered went unsaid ("Mild cardiomegaly, no acute pulmonary findings." dropped took
+    seven denials with it).
     """
     wanted = {f: labels.effective_state(f) for f in failed.findings}
-    if not wanted or any(st is None for st in wanted.values()):
-        return []
-    if all(st is State.absent for st in wanted.values()) and len(wanted) > 1:
-        out = []
-        for text, denies in style.negative_sentences(list(wanted)):
-            cites = tuple(
-                dict.fromkeys(c for f in denies for c in _cites(f, State.absent, evidence))
-            )
-            if text != failed.text and cites:
-                claims = dict.fromkeys(denies, State.absent)
-                out.append(
-                    DraftSentence(text=text, findings=claims, evidence=cites, origin="template")
-                )
-        return out
-    for f, st in wanted.items():
-        assert st is not None
+    assessed = {f: st for f, st in wanted.items() if st is not None}
+    out: list[list[DraftSentence]] = []
+    if len(assessed) == 1:
+        ((f, st),) = assessed.items()
         s = pick_sentence(f, st, labels, evidence, set(), exclude={failed.text})
         attrs = labels.attributes_of(f) if st is not State.absent else FindingAttributes()
         if s is not None and (attrs.is_empty() or states_attributes(s.text, attrs)):
-            return [s]
-        cites = _cites(f, st, evidence)
-        if st is not State.absent and cites:
-            texts = [t for t in style.finding_sentence(f, st, attrs) if t != failed.text]
-            return [
-                DraftSentence(text=t, findings={f: st}, evidence=cites, origin="template")
-                for t in texts
-            ]
-        if s is not None:
-            return [s]
-    return []
+            out.append([s])
+    # The same words may come back here: a sentence that failed only on what it cited
+    # ("No acute bony abnormality." citing a pneumothorax passage) is said again with its
+    # own passages, and verified again like any other replacement.
+    composed = _composed(assessed, labels, evidence, failed.section)
+    if composed:
+        out.append(composed)
+    return out
+
+
+def _composed(
+    wanted: dict[Finding, State],
+    labels: LabelSet,
+    evidence: dict[Finding, list[Evidence]],
+    section: str,
+) -> list[DraftSentence]:
+    """The style sentences for exactly these findings (each with passages to cite)."""
+    out: list[DraftSentence] = []
+    points = [(f, st) for f, st in style.ordered_points(labels) if wanted.get(f) is st]
+    for f, st in points:
+        if st is not State.absent and _cites(f, st, evidence):
+            out += _stated(f, st, labels, evidence, section)
+    return out + _negatives([f for f, st in points if st is State.absent], labels, evidence)

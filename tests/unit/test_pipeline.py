@@ -169,3 +169,133 @@ def test_a_failed_combined_negative_is_repaired_for_all_its_findings(
     assert [s.text for s in repaired] == ["There is no pleural effusion or pneumothorax."]
     assert repaired[0].findings == both
     assert r.repairs[0].action == "replaced"
+
+
+class _Rejects:
+    """A second reader that rejects the given wordings (and nothing else)."""
+
+    name = "rejects"
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = set(texts)
+
+    def check(self, sentence: str, labels: LabelSet) -> tuple[str, ...]:
+        return ("rejected",) if sentence in self.texts else ()
+
+
+def _guarded(
+    svc: Services,
+    findings: list[DraftSentence],
+    *reject: str,
+    impression: list[DraftSentence] | None = None,
+) -> ReportPipeline:
+    # Every failure may be repaired: no abstention for the share of failed sentences.
+    return ReportPipeline(
+        svc.kb.get,
+        svc.embedder,
+        ScriptedGenerator(findings, impression or []),
+        RuleLabeler(),
+        DecisionPolicy(min_support_score=-1.0, max_failed_fraction=1.0),
+        crosscheck=_Rejects(*reject),
+    )
+
+
+def test_a_failed_sentence_about_several_findings_is_repaired_for_all_of_them(
+    tiny_services: Services,
+) -> None:
+    # One sentence for a present and two absent findings fails (the second reader rejects
+    # it, as the crosscheck did "Mild cardiomegaly, no acute pulmonary findings." on IU):
+    # the repair says all three findings, not only the first one.
+    claims = {
+        Finding.cardiomegaly: State.present,
+        Finding.pleural_effusion: State.absent,
+        Finding.pneumothorax: State.absent,
+    }
+    text = "Cardiomegaly without pleural effusion or pneumothorax."
+    findings = [DraftSentence(text=text, evidence=("ex-1",), findings=claims, origin="llm")]
+    labels = LabelSet.from_states(
+        {"cardiomegaly": "present", "pleural_effusion": "absent", "pneumothorax": "absent"}
+    )
+    r = _guarded(tiny_services, findings, text).draft(DraftRequest(labels=labels))
+    assert r.report is not None
+    assert r.verdicts[0].verdict is not Verdict.supported
+    assert [s.text for s in r.report.findings] == [
+        "The heart is enlarged.",
+        "There is no pleural effusion or pneumothorax.",
+    ]
+    assert all(s.origin == "repair" for s in r.report.findings)
+    said = {f: st for s in r.report.findings for f, st in RuleLabeler().label(s.text).items()}
+    assert said == claims
+    assert r.repairs[0].action == "replaced"
+
+
+def test_a_repair_falls_back_to_the_composed_sentence_when_the_kb_one_fails(
+    tiny_services: Services,
+) -> None:
+    # Pneumonia uncertain: the KB's "Possible pneumonia." is the first alternative; when
+    # the second reader rejects it too, the composed "There may be pneumonia." is said.
+    failed = DraftSentence(
+        text="Pneumonia is likely.",
+        evidence=("ex-9",),
+        findings={Finding.pneumonia: State.uncertain},
+        origin="llm",
+    )
+    labels = LabelSet.from_states({"pneumonia": "uncertain"})
+    pipe = _guarded(tiny_services, [failed], "Pneumonia is likely.")
+    assert [s.text for s in pipe.draft(DraftRequest(labels=labels)).report.findings] == [
+        "Possible pneumonia."
+    ]
+    pipe = _guarded(tiny_services, [failed], "Pneumonia is likely.", "Possible pneumonia.")
+    r = pipe.draft(DraftRequest(labels=labels))
+    assert [s.text for s in r.report.findings] == ["There may be pneumonia."]
+    assert [rp.action for rp in r.repairs] == ["replaced"]
+    # When every alternative fails, the sentence is dropped and the finding goes unsaid.
+    pipe = _guarded(
+        tiny_services,
+        [failed],
+        "Pneumonia is likely.",
+        "Possible pneumonia.",
+        "There may be pneumonia.",
+    )
+    r = pipe.draft(DraftRequest(labels=labels))
+    assert r.status == "abstained" and [rp.action for rp in r.repairs] == ["dropped"]
+
+
+def test_a_sentence_that_failed_only_on_its_citation_is_said_again_with_its_own(
+    tiny_services: Services,
+) -> None:
+    # The right words citing a passage about the heart: the repair keeps the words and
+    # cites the effusion passages (verified again), instead of leaving the effusion unsaid.
+    failed = DraftSentence(
+        text="No pleural effusion.",
+        evidence=("ex-1",),
+        findings={Finding.pleural_effusion: State.absent},
+        origin="llm",
+    )
+    labels = LabelSet.from_states({"pleural_effusion": "absent"})
+    r = _guarded(tiny_services, [failed]).draft(DraftRequest(labels=labels))
+    assert r.verdicts[0].verdict is not Verdict.supported
+    assert r.report is not None
+    (s,) = r.report.findings
+    assert (s.text, s.origin) == ("No pleural effusion.", "repair")
+    assert "ex-1" not in s.evidence and s.evidence
+    assert [rp.action for rp in r.repairs] == ["replaced"]
+
+
+def test_a_failed_impression_sentence_is_repaired_in_the_impressions_own_words(
+    tiny_services: Services,
+) -> None:
+    body = [DraftSentence(text="The heart is enlarged.", evidence=("ex-1",))]
+    bad = DraftSentence(
+        text="Cardiomegaly, likely severe.",
+        section="impression",
+        evidence=("ex-1",),
+        findings={Finding.cardiomegaly: State.present},
+        origin="llm",
+    )
+    labels = LabelSet.from_states({"cardiomegaly": "present"})
+    r = _guarded(tiny_services, body, impression=[bad]).draft(DraftRequest(labels=labels))
+    assert r.report is not None
+    assert [s.text for s in r.report.findings] == ["The heart is enlarged."]
+    # Not the findings sentence again (the KB's only other wording), but the short form.
+    assert [(s.text, s.section) for s in r.report.impression] == [("Cardiomegaly.", "impression")]

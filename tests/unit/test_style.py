@@ -64,6 +64,20 @@ def test_pleura_negatives_read_like_a_report() -> None:
     assert [t for t, _ in mixed] == ["No focal consolidation, pneumothorax, or pleural effusion."]
 
 
+def test_the_lungs_are_not_called_clear_beside_a_lung_finding() -> None:
+    nodule = LabelSet.from_states(
+        {"lung_lesion": "present", **dict.fromkeys((f.value for f in style.LUNGS_CLEAR), "absent")}
+    )
+    assert not style.lungs_may_be_clear(nodule)
+    heart = LabelSet.from_states({"cardiomegaly": "present"})
+    assert style.lungs_may_be_clear(heart)
+    out = style.negative_sentences(list(style.LUNGS_CLEAR), lungs_clear=False)
+    assert "The lungs are clear." not in [t for t, _ in out]
+    assert sorted(f for _, fs in out for f in fs) == sorted(style.LUNGS_CLEAR)
+    for text, denies in out:
+        assert _said(text) == dict.fromkeys(denies, State.absent), text
+
+
 def _random_attributes(rng: random.Random, finding: Finding) -> FindingAttributes | None:
     scope = ATTRIBUTE_SCOPE[finding]
     kw: dict[str, object] = {}
@@ -151,6 +165,14 @@ def test_attributes_are_stated() -> None:
     assert style.finding_sentence(
         Finding.support_devices, State.present, FindingAttributes(devices=(line,))
     ) == ["A right-sided PICC line with the tip in the SVC is present."]
+    # A fracture's side alone: "left-sided", but "bilateral", never "bilateral-sided".
+    left, both = (FindingAttributes(laterality=x) for x in (Laterality.left, Laterality.bilateral))
+    assert style.finding_sentence(Finding.fracture, State.present, left) == [
+        "There is a left-sided fracture."
+    ]
+    assert style.finding_sentence(Finding.fracture, State.present, both) == [
+        "There are bilateral fractures."
+    ]
 
 
 def test_report_order_and_importance() -> None:
