@@ -208,3 +208,11 @@ def test_cli_builds_an_ensemble_from_member_folders(site: Path, tmp_path: Path) 
         ],
     )
     assert r.exit_code == 2 and "--member" in r.output
+
+
+@pytest.mark.parametrize("kind", ["chexnet", "torchxrayvision", "efficientnet-lite0", "ensemble"])
+def test_a_missing_folder_is_named_as_missing(kind: str, tmp_path: Path) -> None:
+    from rag.adapters.image_encoders.base import EncoderLoadError
+
+    with pytest.raises(EncoderLoadError, match="does not exist"):
+        load_image_encoder(tmp_path / "nowhere", kind)

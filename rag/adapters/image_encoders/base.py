@@ -42,6 +42,14 @@ class EncoderLoadError(RuntimeError):
     """The checkpoint, its settings or its label map could not be loaded."""
 
 
+def encoder_folder(source: str | Path) -> Path:
+    """The encoder folder, or a load error that says it is missing."""
+    root = Path(source)
+    if not root.is_dir():
+        raise EncoderLoadError(f"image encoder folder {str(source)!r} does not exist")
+    return root
+
+
 def read_json(root: Path | None, name: str) -> dict | None:
     """A JSON file of the encoder folder, or None when absent."""
     if root is None or not (root / name).is_file():

@@ -23,6 +23,7 @@ from rag.adapters.image_encoders.base import (
     ENCODER_FILE,
     CalibratedImageEncoder,
     EncoderLoadError,
+    encoder_folder,
     load_state,
     load_strict,
     read_json,
@@ -127,9 +128,7 @@ class _DenseNetEncoder(CalibratedImageEncoder):
 
         from rag.adapters.image_encoders.densenet import DenseNet121, normalise_keys
 
-        root = Path(source)
-        if not root.is_dir():
-            raise EncoderLoadError(f"image encoder folder {str(source)!r} does not exist")
+        root = encoder_folder(source)
         conf = read_json(root, ENCODER_FILE) or {}
         weights = root / conf["weights"] if "weights" in conf else None
         if weights is None:

@@ -17,6 +17,7 @@ from rag.adapters.image_encoders.base import (
     ENCODER_FILE,
     CalibratedImageEncoder,
     EncoderLoadError,
+    encoder_folder,
     load_state,
     load_strict,
     read_json,
@@ -60,8 +61,8 @@ class EfficientNetLiteEncoder(CalibratedImageEncoder):
 
         from rag.adapters.image_encoders.efficientnet_lite import EfficientNetLite0
 
-        root = Path(source)
-        conf = read_json(root if root.is_dir() else None, ENCODER_FILE)
+        root = encoder_folder(source)
+        conf = read_json(root, ENCODER_FILE)
         if conf is None or not conf.get("classes"):
             raise EncoderLoadError(f"{root}: {ENCODER_FILE} with `classes` is required")
         weights = root / str(conf.get("weights", WEIGHTS))

@@ -25,6 +25,7 @@ from rag.adapters.image_encoders.base import (
     ENCODER_FILE,
     CalibratedImageEncoder,
     EncoderLoadError,
+    encoder_folder,
     read_json,
 )
 from rag.domain import DecodedImage, Finding
@@ -49,8 +50,8 @@ class EnsembleEncoder(CalibratedImageEncoder):
     ) -> None:
         from rag.adapters.image_encoders import load_image_encoder
 
-        root = Path(source)
-        conf = read_json(root if root.is_dir() else None, ENCODER_FILE) or {}
+        root = encoder_folder(source)
+        conf = read_json(root, ENCODER_FILE) or {}
         specs = conf.get("members") or []
         if not specs:
             raise EncoderLoadError(f"{root}: {ENCODER_FILE} lists no `members`")
