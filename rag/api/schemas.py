@@ -192,11 +192,12 @@ class VerdictPublic(BaseModel):
 
 
 class RepairPublic(BaseModel):
-    """A sentence the guard replaced or dropped: the original is rejected text, withheld."""
+    """A sentence the guard replaced, dropped or added: the original is rejected text,
+    withheld (an added sentence has none)."""
 
     original: str | None
-    original_sha256: str
-    action: Literal["replaced", "dropped"]
+    original_sha256: str | None
+    action: Literal["replaced", "dropped", "added"]
     replacement: str | None
     reasons: list[str]
 
@@ -205,7 +206,7 @@ class RepairPublic(BaseModel):
         """From a domain repair; the replacement passed verification, the original did not."""
         return cls(
             original=r.original if reveal_rejected else None,
-            original_sha256=sha256_text(r.original),
+            original_sha256=sha256_text(r.original) if r.original is not None else None,
             action=r.action,
             replacement=r.replacement,
             reasons=list(r.reasons),

@@ -226,10 +226,14 @@ class Report(_Frozen):
 
 
 class Repair(_Frozen):
-    """A sentence the guard replaced or dropped, and why."""
+    """A sentence the guard replaced, dropped or added, and why.
 
-    original: str
-    action: Literal["replaced", "dropped"]
+    `added`: no verified sentence stated an assessed finding (a model that skipped or
+    shortened an entry), so the guard wrote the report style's own; there is no original.
+    """
+
+    original: str | None
+    action: Literal["replaced", "dropped", "added"]
     replacement: str | None = None
     reasons: tuple[str, ...] = ()
 

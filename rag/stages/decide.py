@@ -19,8 +19,9 @@ from rag.domain import (
     Verdict,
 )
 from rag.ports import Labeler, SentenceCheck
+from rag.stages import style
 from rag.stages.confidence import low_confidence_reasons
-from rag.stages.generate import repair_candidates
+from rag.stages.generate import composed_sentences, repair_candidates
 from rag.stages.retrieve import talking_points
 from rag.stages.verify import VerificationContext, verify_sentence
 
@@ -94,6 +95,45 @@ def _guard(
     return kept, verdicts, repairs
 
 
+def _complete(
+    body: list[DraftSentence],
+    labels: LabelSet,
+    evidence: dict[Finding, list[Evidence]],
+    ctx: VerificationContext,
+    labeler: Labeler,
+    crosscheck: SentenceCheck | None,
+) -> tuple[list[DraftSentence], list[Repair]]:
+    """Say what the verified findings leave unsaid, in the report style's own sentences.
+
+    A model may skip an entry or write less than it lists ("No atelectasis." for an entry
+    of atelectasis, pneumothorax and effusion absent): every word passes, but the draft no
+    longer says what the labels assess. Each added sentence is verified like any other and
+    goes after the last sentence of its section or an earlier one.
+    """
+    said = {f: st for s in body for f, st in labeler.label(s.text).items()}
+    missing = {f: st for f, st in talking_points(labels) if said.get(f) is not st}
+    texts = {s.text for s in body}
+    out, repairs = list(body), []
+    for s in composed_sentences(missing, labels, evidence, "findings"):
+        if s.text in texts:
+            continue
+        v = verify_sentence(s, ctx, labeler, crosscheck)
+        if v.verdict is not Verdict.supported:
+            continue
+        rank = _section_rank(s)
+        at = max((i + 1 for i, b in enumerate(out) if _section_rank(b) <= rank), default=0)
+        out.insert(at, s.model_copy(update={"origin": "repair"}))
+        repairs.append(Repair(original=None, action="added", replacement=s.text))
+    return out, repairs
+
+
+def _section_rank(s: DraftSentence) -> int:
+    """Where a findings sentence belongs (style.SECTIONS order; unknown at the end)."""
+    names = [name for name, _ in style.SECTIONS]
+    ranks = [names.index(style.SECTION_OF[f]) for f in s.findings if f in style.SECTION_OF]
+    return min(ranks, default=len(names))
+
+
 def decide(
     labels: LabelSet,
     findings: list[DraftSentence],
@@ -106,6 +146,8 @@ def decide(
 ) -> Decision:
     """Verify every sentence, repair what can be repaired, and decide: draft or abstain."""
     body, v1, r1 = _guard(findings, ctx, labeler, labels, evidence, crosscheck)
+    body, added = _complete(body, labels, evidence, ctx, labeler, crosscheck)
+    r1 += added
     imp, v2, r2 = _guard(
         impression, ctx, labeler, labels, evidence, crosscheck, frozenset(s.text for s in body)
     )

@@ -357,13 +357,13 @@ def repair_candidates(
     # The same words may come back here: a sentence that failed only on what it cited
     # ("No acute bony abnormality." citing a pneumothorax passage) is said again with its
     # own passages, and verified again like any other replacement.
-    composed = _composed(assessed, labels, evidence, failed.section)
+    composed = composed_sentences(assessed, labels, evidence, failed.section)
     if composed:
         out.append(composed)
     return out
 
 
-def _composed(
+def composed_sentences(
     wanted: dict[Finding, State],
     labels: LabelSet,
     evidence: dict[Finding, list[Evidence]],

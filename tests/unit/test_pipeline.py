@@ -299,3 +299,46 @@ def test_a_failed_impression_sentence_is_repaired_in_the_impressions_own_words(
     assert [s.text for s in r.report.findings] == ["The heart is enlarged."]
     # Not the findings sentence again (the KB's only other wording), but the short form.
     assert [(s.text, s.section) for s in r.report.impression] == [("Cardiomegaly.", "impression")]
+
+
+def test_what_a_shortened_or_skipped_entry_leaves_unsaid_is_added(
+    tiny_services: Services,
+) -> None:
+    # The model wrote "No pneumothorax." for an entry of effusion and pneumothorax absent,
+    # and nothing for the heart: every word passes, but two labels went unsaid.
+    short = DraftSentence(
+        text="No pneumothorax.",
+        evidence=("ex-3",),
+        findings={Finding.pleural_effusion: State.absent, Finding.pneumothorax: State.absent},
+        origin="llm",
+    )
+    labels = LabelSet.from_states(
+        {"cardiomegaly": "present", "pleural_effusion": "absent", "pneumothorax": "absent"}
+    )
+    r = _guarded(tiny_services, [short]).draft(DraftRequest(labels=labels))
+    assert r.report is not None
+    assert [(s.text, s.origin) for s in r.report.findings] == [
+        ("The heart is enlarged.", "repair"),  # heart before pleura (style.SECTIONS)
+        ("No pneumothorax.", "llm"),
+        ("No pleural effusion.", "repair"),
+    ]
+    assert [(rp.action, rp.original, rp.replacement) for rp in r.repairs] == [
+        ("added", None, "The heart is enlarged."),
+        ("added", None, "No pleural effusion."),
+    ]
+    said = {f: st for s in r.report.findings for f, st in RuleLabeler().label(s.text).items()}
+    assert said == {f: labels.effective_state(f) for f in labels.findings}
+
+
+def test_an_added_sentence_must_pass_the_guard_too(tiny_services: Services) -> None:
+    short = DraftSentence(
+        text="No pneumothorax.",
+        evidence=("ex-3",),
+        findings={Finding.pleural_effusion: State.absent, Finding.pneumothorax: State.absent},
+        origin="llm",
+    )
+    labels = LabelSet.from_states({"pleural_effusion": "absent", "pneumothorax": "absent"})
+    r = _guarded(tiny_services, [short], "No pleural effusion.").draft(DraftRequest(labels=labels))
+    assert r.report is not None
+    assert [s.text for s in r.report.findings] == ["No pneumothorax."]
+    assert r.repairs == ()

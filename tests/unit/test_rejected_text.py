@@ -63,3 +63,35 @@ def test_only_an_admin_may_ask_for_rejected_text(tiny_services: Services) -> Non
         shown = c.post(url, json=BODY, headers={"Authorization": f"Bearer {admin}"})
     assert shown.status_code == 200
     assert MARKER in {v["text"] for v in shown.json()["verdicts"]}
+
+
+def test_an_added_sentence_is_shown_with_no_original(tiny_services: Services) -> None:
+    # The scripted draft never speaks of the effusion the labels deny: the guard adds it.
+    gen = ScriptedGenerator(
+        [
+            DraftSentence(
+                text="The heart is enlarged.",
+                findings={Finding.cardiomegaly: "present"},
+                evidence=("ex-1",),
+            )
+        ],
+        [],
+    )
+    p = tiny_services.pipeline
+    pipeline = ReportPipeline(tiny_services.kb.get, p.embedder, gen, p.labeler, p.policy)
+    settings = tiny_services.settings.model_copy(update={"auth": "disabled"})
+    svc = dataclasses.replace(tiny_services, pipeline=pipeline, settings=settings)
+    with TestClient(create_app(services=svc)) as c:
+        r = c.post("/v1/reports", json=BODY)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["repairs"] == [
+        {
+            "original": None,
+            "original_sha256": None,
+            "action": "added",
+            "replacement": "No pleural effusion.",
+            "reasons": [],
+        }
+    ]
+    assert [s["text"] for s in body["report"]["findings"]][-1] == "No pleural effusion."
