@@ -171,6 +171,13 @@ def test_a_failed_combined_negative_is_repaired_for_all_its_findings(
     assert r.repairs[0].action == "replaced"
 
 
+def _llm(text: str, cite: str, claims: dict, section: str = "findings") -> DraftSentence:
+    """A sentence as the LLM generator hands it over: its entry's findings and citation."""
+    return DraftSentence(
+        text=text, evidence=(cite,), findings=claims, origin="llm", section=section
+    )
+
+
 class _Rejects:
     """A second reader that rejects the given wordings (and nothing else)."""
 
@@ -234,12 +241,7 @@ def test_a_repair_falls_back_to_the_composed_sentence_when_the_kb_one_fails(
 ) -> None:
     # Pneumonia uncertain: the KB's "Possible pneumonia." is the first alternative; when
     # the second reader rejects it too, the composed "There may be pneumonia." is said.
-    failed = DraftSentence(
-        text="Pneumonia is likely.",
-        evidence=("ex-9",),
-        findings={Finding.pneumonia: State.uncertain},
-        origin="llm",
-    )
+    failed = _llm("Pneumonia is likely.", "ex-9", {Finding.pneumonia: State.uncertain})
     labels = LabelSet.from_states({"pneumonia": "uncertain"})
     pipe = _guarded(tiny_services, [failed], "Pneumonia is likely.")
     assert [s.text for s in pipe.draft(DraftRequest(labels=labels)).report.findings] == [
@@ -266,12 +268,7 @@ def test_a_sentence_that_failed_only_on_its_citation_is_said_again_with_its_own(
 ) -> None:
     # The right words citing a passage about the heart: the repair keeps the words and
     # cites the effusion passages (verified again), instead of leaving the effusion unsaid.
-    failed = DraftSentence(
-        text="No pleural effusion.",
-        evidence=("ex-1",),
-        findings={Finding.pleural_effusion: State.absent},
-        origin="llm",
-    )
+    failed = _llm("No pleural effusion.", "ex-1", {Finding.pleural_effusion: State.absent})
     labels = LabelSet.from_states({"pleural_effusion": "absent"})
     r = _guarded(tiny_services, [failed]).draft(DraftRequest(labels=labels))
     assert r.verdicts[0].verdict is not Verdict.supported
@@ -286,12 +283,8 @@ def test_a_failed_impression_sentence_is_repaired_in_the_impressions_own_words(
     tiny_services: Services,
 ) -> None:
     body = [DraftSentence(text="The heart is enlarged.", evidence=("ex-1",))]
-    bad = DraftSentence(
-        text="Cardiomegaly, likely severe.",
-        section="impression",
-        evidence=("ex-1",),
-        findings={Finding.cardiomegaly: State.present},
-        origin="llm",
+    bad = _llm(
+        "Cardiomegaly, likely severe.", "ex-1", {Finding.cardiomegaly: State.present}, "impression"
     )
     labels = LabelSet.from_states({"cardiomegaly": "present"})
     r = _guarded(tiny_services, body, impression=[bad]).draft(DraftRequest(labels=labels))
@@ -306,11 +299,10 @@ def test_what_a_shortened_or_skipped_entry_leaves_unsaid_is_added(
 ) -> None:
     # The model wrote "No pneumothorax." for an entry of effusion and pneumothorax absent,
     # and nothing for the heart: every word passes, but two labels went unsaid.
-    short = DraftSentence(
-        text="No pneumothorax.",
-        evidence=("ex-3",),
-        findings={Finding.pleural_effusion: State.absent, Finding.pneumothorax: State.absent},
-        origin="llm",
+    short = _llm(
+        "No pneumothorax.",
+        "ex-3",
+        {Finding.pleural_effusion: State.absent, Finding.pneumothorax: State.absent},
     )
     labels = LabelSet.from_states(
         {"cardiomegaly": "present", "pleural_effusion": "absent", "pneumothorax": "absent"}
@@ -331,11 +323,10 @@ def test_what_a_shortened_or_skipped_entry_leaves_unsaid_is_added(
 
 
 def test_an_added_sentence_must_pass_the_guard_too(tiny_services: Services) -> None:
-    short = DraftSentence(
-        text="No pneumothorax.",
-        evidence=("ex-3",),
-        findings={Finding.pleural_effusion: State.absent, Finding.pneumothorax: State.absent},
-        origin="llm",
+    short = _llm(
+        "No pneumothorax.",
+        "ex-3",
+        {Finding.pleural_effusion: State.absent, Finding.pneumothorax: State.absent},
     )
     labels = LabelSet.from_states({"pleural_effusion": "absent", "pneumothorax": "absent"})
     r = _guarded(tiny_services, [short], "No pleural effusion.").draft(DraftRequest(labels=labels))
