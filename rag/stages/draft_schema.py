@@ -107,11 +107,18 @@ def draft_schema(labels: LabelSet, shown: dict[Finding, list[Passage]]) -> dict[
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+_SPACE_BEFORE_MARK = re.compile(r"\s+(?=[.,;:!?])")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split model text into sentences, so the verifier judges each one on its own."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    """Split model text into sentences, so the verifier judges each one on its own.
+
+    Spacing is tidied first (before the verifier reads it): runs of white space become one
+    space and none is left before a punctuation mark. The 0.5B model wrote "Cardiomegaly ."
+    in 31 of 585 guarded IU test drafts.
+    """
+    tidy = _SPACE_BEFORE_MARK.sub("", " ".join(text.split()))
+    return [s.strip() for s in _SENTENCE_END.split(tidy) if s.strip()]
 
 
 def _cited(obj: dict[str, Any], allowed: set[str], where: str) -> tuple[str, ...]:

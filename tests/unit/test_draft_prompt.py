@@ -116,6 +116,13 @@ def test_split_sentences_keeps_decimals_together() -> None:
     ]
 
 
+def test_split_sentences_tidies_the_spacing_it_is_given() -> None:
+    assert split_sentences("Cardiomegaly .  No  pleural\neffusion , no pneumothorax .") == [
+        "Cardiomegaly.",
+        "No pleural effusion, no pneumothorax.",
+    ]
+
+
 def test_v3_shows_each_item_with_the_style_sentence_to_start_from() -> None:
     from rag.domain import Finding, FindingAttributes, State
     from rag.prompts import load_prompt, render_slot_messages
