@@ -127,11 +127,15 @@ def _complete(
     return out, repairs
 
 
+# Each finding's place in style.SECTIONS (lines and tubes first, bones last).
+_SECTION_RANK = {f: i for i, (_, fs) in enumerate(style.SECTIONS) for f in fs}
+
+
 def _section_rank(s: DraftSentence) -> int:
-    """Where a findings sentence belongs (style.SECTIONS order; unknown at the end)."""
-    names = [name for name, _ in style.SECTIONS]
-    ranks = [names.index(style.SECTION_OF[f]) for f in s.findings if f in style.SECTION_OF]
-    return min(ranks, default=len(names))
+    """Where a findings sentence belongs (its earliest section; none: at the end)."""
+    return min(
+        (_SECTION_RANK[f] for f in s.findings if f in _SECTION_RANK), default=len(style.SECTIONS)
+    )
 
 
 def decide(
