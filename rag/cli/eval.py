@@ -198,8 +198,10 @@ def run_eval(
             config |= setup.provenance(generator, settings, kb_version)
             if runner is not None:
                 from rag.evaluation.executors import RemoteDrafter
+                from rag.evaluation.summary import import_report_libraries
 
                 drafter = RemoteDrafter(generator.value)
+                import_report_libraries()  # while the workers are still loading
             else:
                 drafter = setup.build_drafter(generator, svc, reports, labeler)
                 if image_guard is not None:

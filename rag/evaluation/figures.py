@@ -10,7 +10,8 @@ from rag.domain import Finding
 STATES = ("present", "uncertain", "absent", "not mentioned")
 
 
-def _plt():
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (imported on first use)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,7 +22,7 @@ def _plt():
 
 def plot_coverage_risk(runs: dict[str, list[tuple[float, float]]], path: Path) -> None:
     """Coverage-risk curves, one line per run."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     drawn = 0
     for name, curve in runs.items():
@@ -47,7 +48,7 @@ def plot_coverage_risk(runs: dict[str, list[tuple[float, float]]], path: Path) -
 
 def plot_f1_bars(per_finding: dict[str, float], path: Path) -> None:
     """Per-finding F1 bars (findings without positives in either text are left out)."""
-    plt = _plt()
+    plt = pyplot()
     items = [(k, v) for k, v in per_finding.items() if v == v]  # drop NaN
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.barh([k for k, _ in items], [v for _, v in items], color="#4c72b0")
@@ -84,7 +85,7 @@ def label_confusion(records: Sequence[dict[str, object]]) -> list[list[int]]:
 
 def plot_confusion(mat: list[list[int]], path: Path) -> None:
     """Heat map of the label confusion."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4))
     ax.imshow(mat, cmap="Blues")
     ax.set_xticks(range(4), STATES, rotation=30, ha="right", fontsize=8)
@@ -102,7 +103,7 @@ def plot_confusion(mat: list[list[int]], path: Path) -> None:
 def plot_reliability(reliability: dict[str, object], path: Path) -> None:
     """Reliability diagram: observed frequency against mean predicted probability per bin,
     with the number of (case, finding) pairs per bin below."""
-    plt = _plt()
+    plt = pyplot()
     bins: list[dict] = reliability["bins"]  # type: ignore[assignment]
     full = [b for b in bins if b["n"]]
     fig, (ax, hx) = plt.subplots(

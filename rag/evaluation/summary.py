@@ -23,6 +23,20 @@ def case_records(out: Path) -> list[dict]:
     return [json.loads(x) for x in (out / "cases.jsonl").read_text().splitlines() if x]
 
 
+def import_report_libraries() -> None:
+    """Import what scoring the run and drawing report.html need, ahead of their first use.
+
+    About 1.5 s here (nltk under rouge-score, then matplotlib). A Ray run calls this
+    while its workers load their models, when the command has nothing else to do; left
+    to the end, it would be paid after the last case. A local run has nothing to overlap
+    it with and imports them when it gets there.
+    """
+    from rag.evaluation import figures, html_report, metrics  # noqa: F401
+
+    metrics.import_text_scorers()
+    figures.pyplot()
+
+
 def write_run_report(
     out: Path, results: dict[str, object], case_ids: Iterable[str] | None = None
 ) -> None:
