@@ -7,6 +7,7 @@ that start `radrag` processes hand them its address as RAY_ADDRESS.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,3 +56,10 @@ def broken_scorer() -> Scorer:
 def hash_embedder(settings: Settings | None = None) -> HashEmbedder:
     """In a worker: the deterministic embedder (a refresh's embedder factory)."""
     return HashEmbedder()
+
+
+def pid_embedder(settings: Settings | None = None) -> HashEmbedder:
+    """In a worker: the deterministic embedder, its id naming the process that loaded it."""
+    emb = HashEmbedder()
+    emb.id = f"{HashEmbedder.id}-pid{os.getpid()}"
+    return emb

@@ -41,11 +41,15 @@ def kb_refresh(
     ] = None,
 ) -> None:
     """Refresh the knowledge base: embed only new or changed chunks, validate, publish."""
+    from contextlib import ExitStack
+    from functools import partial
+
     from rich.progress import Progress, TaskID
 
     from rag.adapters.ray_cluster import RayJobError
     from rag.adapters.registry_assets import AssetError
-    from rag.kb.refresh import refresh
+    from rag.kb.ray_embed import RayEmbedder
+    from rag.kb.refresh import BatchEmbed, refresh
     from rag.kb.sources import DEFAULT_SOURCES, load_passages, read_sources
     from rag.kb.store import KBError
 
@@ -56,15 +60,7 @@ def kb_refresh(
         specs = read_sources(sources or DEFAULT_SOURCES)
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from None
-    emb = make_embedder(s)
-    batches = None
-    if executor == "ray":
-        from functools import partial
-
-        from rag.kb.ray_embed import RayBatchEmbedder
-
-        batches = RayBatchEmbedder(partial(make_embedder, s), workers=workers)
-    with Progress(disable=as_json, transient=True) as bars:
+    with ExitStack() as stack, Progress(disable=as_json, transient=True) as bars:
         tasks: dict[str, TaskID] = {}
 
         def progress(step: str, done: int, total: int) -> None:
@@ -73,6 +69,16 @@ def kb_refresh(
             bars.update(tasks[step], completed=done)
 
         try:
+            emb: Embedder
+            batches: BatchEmbed | None
+            if executor == "ray":
+                # This process loads no model: the actors do, while the sources are read.
+                ray_emb = stack.enter_context(
+                    RayEmbedder(partial(make_embedder, s), workers=workers)
+                )
+                emb, batches = ray_emb, ray_emb
+            else:
+                emb, batches = make_embedder(s), None
             summary, _ = refresh(
                 s.kb_root,
                 lambda: load_passages(specs, s.assets_dir, iu_limit=iu_limit),
